@@ -1,0 +1,304 @@
+"""Training images of the V1 model: loading, validation, whitening, fallbacks.
+
+The model (Teichmann, Larisch & Hamker 2021; MODEL_SPEC section 1) is trained on
+``IMAGES.mat``: ten 512x512 natural scenes pre-whitened by Olshausen & Field (1996,
+Nature 381:607) with the filter ``f * exp(-(f/f0)**4)``, f0 = 0.4 N cycles/image.
+This module reads that file (or a ``.npy`` copy), validates it, downloads it when
+missing, whitens a folder of the user's own photographs the same way, and as a last
+resort offline builds a clearly flagged stand-in from photographs bundled with
+scikit-image.
+"""
+from __future__ import annotations
+
+import http.client
+import os
+import sys
+import tempfile
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import scipy.io
+import skimage.color
+import skimage.data
+import skimage.io
+import skimage.transform
+import skimage.util
+from tqdm import tqdm
+
+from models.io import sha256_of_array
+from models.parameters import PATCH_SIZE
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+INPUT_DIR = REPO_ROOT / "input"
+# Read-only copy used by tests and benchmarks when the user has none (see shared/data/README.md).
+SHARED_IMAGES = REPO_ROOT.parent / "shared" / "data" / "IMAGES.mat"
+DEFAULT_URL = "https://www.rctn.org/bruno/sparsenet/IMAGES.mat"
+VARIABLE = "IMAGES"
+
+F0_FRACTION = 0.4          # cutoff f0 of the whitening filter, as a fraction of N (cycles/image)
+WHITENED_VARIANCE = 0.1    # variance of each whitened image (sparsenet convention, unit-free)
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
+# Greyscale-convertible photographs shipped inside scikit-image (no pooch download needed):
+# textures and natural scenes, the closest offline relatives of the sparsenet scenes.
+STAND_IN_NAMES = ("camera", "astronaut", "coffee", "chelsea", "rocket", "grass", "gravel",
+                  "brick", "moon")
+
+
+class InputDataError(Exception):
+    """Invalid or unavailable input data; ``str()`` is one line ``"<path>: <problem>"``."""
+
+    def __init__(self, path: str | os.PathLike, problem: str):
+        self.path = str(path)
+        self.problem = " ".join(str(problem).split())   # one line, whatever the cause said
+        super().__init__(f"{self.path}: {self.problem}")
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _validate(array, path, patch_size: int) -> np.ndarray:
+    """Check an (H, W, n) image stack and return it as float64."""
+    try:
+        images = np.asarray(array, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InputDataError(path, f"images are not numeric ({_describe(exc)})") from None
+    if images.ndim != 3:
+        raise InputDataError(path, f"expected a 3-D array (H, W, n), got shape {images.shape}")
+    h, w, n = images.shape
+    if n < 1:
+        raise InputDataError(path, "no images (last dimension is 0)")
+    # The sampler draws corners in [0, H - patch_size), which is empty when H == patch_size.
+    if h <= patch_size or w <= patch_size:
+        raise InputDataError(path, f"images {h}x{w} are smaller than the patch: need more than "
+                                   f"{patch_size} pixels per side")
+    bad = ~np.isfinite(images)
+    if bad.any():
+        raise InputDataError(path, f"{int(bad.sum())} non-finite values (NaN or inf)")
+    return images
+
+
+def load_images(path: str | os.PathLike, patch_size: int = PATCH_SIZE) -> np.ndarray:
+    """Read and validate a whitened image stack, float64 (H, W, n).
+
+    *path* is a MATLAB file (v4-v7.2, variable ``IMAGES``) or a ``.npy`` file holding
+    the 3-D array. Any problem raises :class:`InputDataError` naming the file.
+    MATLAB v7.3 (HDF5) files are refused with advice to resave them.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputDataError(path, "file not found")
+    if path.suffix.lower() == ".npy":
+        try:
+            array = np.load(path, allow_pickle=False)
+        except Exception as exc:   # numpy raises ValueError/OSError/EOFError for bad files
+            raise InputDataError(path, f"not a readable .npy file ({_describe(exc)})") from None
+        return _validate(array, path, patch_size)
+    try:
+        contents = scipy.io.loadmat(path)
+    except NotImplementedError:   # scipy's answer to HDF5-based v7.3 files
+        raise InputDataError(path, "MATLAB v7.3 (HDF5) file is not supported: resave it in "
+                                   "MATLAB with save(..., '-v7') or as .npy") from None
+    except Exception as exc:      # scipy raises many types for garbage/truncated files
+        raise InputDataError(path, f"not a readable MATLAB file ({_describe(exc)})") from None
+    if VARIABLE not in contents:
+        names = ", ".join(k for k in contents if not k.startswith("__")) or "none"
+        raise InputDataError(path, f"variable '{VARIABLE}' not found (variables: {names})")
+    return _validate(contents[VARIABLE], path, patch_size)
+
+
+def _centre_square(image: np.ndarray, side: int | None = None) -> np.ndarray:
+    """Centre crop to a side x side square (default: the shorter side)."""
+    h, w = image.shape[:2]
+    side = min(h, w) if side is None else side
+    top, left = (h - side) // 2, (w - side) // 2
+    return image[top:top + side, left:left + side]
+
+
+def whiten(image: np.ndarray, f0_fraction: float = F0_FRACTION) -> np.ndarray:
+    """Whiten and low-pass one greyscale image after Olshausen & Field (1996).
+
+    The image is centre-cropped to its largest square, N x N. In the 2-D Fourier domain
+    it is multiplied by ``f * exp(-(f / f0)**4)``, f the radial frequency in cycles/image
+    and f0 = f0_fraction * N: the ramp f flattens the ~1/f amplitude spectrum of natural
+    scenes, the exponential removes the highest frequencies (noise, aliasing). The
+    filter is zero at f = 0, so the result has zero mean; it is then scaled to variance
+    WHITENED_VARIANCE = 0.1, the sparsenet convention (IMAGES.mat itself has per-image
+    std 0.12-0.45). The scale is immaterial to the model, whose rates are divided by
+    each image's maximum. Returns float64 (N, N).
+    """
+    image = np.asarray(image, dtype=np.float64)
+    if image.ndim != 2:
+        raise ValueError(f"whiten expects a 2-D greyscale image, got shape {image.shape}")
+    image = _centre_square(image)
+    n = image.shape[0]
+    f = np.fft.fftfreq(n) * n                           # cycles/image, FFT (unshifted) order
+    rho = np.hypot(f[:, None], f[None, :])
+    filt = rho * np.exp(-(rho / (f0_fraction * n)) ** 4)
+    white = np.real(np.fft.ifft2(np.fft.fft2(image) * filt))
+    std = white.std()
+    if not std > 0:
+        raise ValueError("image has no contrast to whiten (constant after filtering)")
+    return white * (np.sqrt(WHITENED_VARIANCE) / std)
+
+
+def _to_grey(image: np.ndarray) -> np.ndarray:
+    """Any skimage-readable picture -> float64 greyscale in [0, 1]."""
+    image = np.asarray(image)
+    if image.ndim == 3 and image.shape[-1] == 4:
+        image = skimage.color.rgba2rgb(image)
+    if image.ndim == 3 and image.shape[-1] == 3:
+        image = skimage.color.rgb2gray(image)
+    if image.ndim != 2:
+        raise ValueError(f"not a greyscale or RGB(A) picture (shape {image.shape})")
+    return skimage.util.img_as_float64(image)
+
+
+def whiten_folder(folder: str | os.PathLike, patch_size: int = PATCH_SIZE) -> np.ndarray:
+    """Whiten every picture (png/jpg/tif/bmp) of *folder* into one (N, N, n) stack.
+
+    Files are taken in sorted name order, converted to grey, centre-cropped to the
+    smallest square side N found among them, and whitened with :func:`whiten`.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputDataError(folder, "not a folder")
+    files = sorted(p for p in folder.iterdir()
+                   if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise InputDataError(folder, f"no image files ({', '.join(IMAGE_SUFFIXES)})")
+    greys = []
+    for file in files:
+        try:
+            greys.append(_to_grey(skimage.io.imread(file)))
+        except Exception as exc:   # imageio/PIL raise assorted types for unreadable files
+            raise InputDataError(file, f"unreadable image ({_describe(exc)})") from None
+    side = min(min(g.shape) for g in greys)
+    if side <= patch_size:
+        small = files[[min(g.shape) for g in greys].index(side)]
+        raise InputDataError(small, f"image side {side} is smaller than the patch: need more "
+                                    f"than {patch_size} pixels")
+    stack = []
+    for file, grey in zip(files, greys):
+        try:
+            stack.append(whiten(_centre_square(grey, side)))
+        except ValueError as exc:
+            raise InputDataError(file, str(exc)) from None
+    return np.stack(stack, axis=-1)
+
+
+def stand_in_images(size: int = 512) -> np.ndarray:
+    """Offline stand-in for IMAGES.mat: (size, size, 9) whitened scikit-image photographs.
+
+    Each photograph in STAND_IN_NAMES is made grey, centre-cropped to a square, resized
+    to size x size (anti-aliased) and whitened with :func:`whiten`. These are not the
+    published training images; results obtained with them are not the model's.
+    """
+    stack = []
+    for name in STAND_IN_NAMES:
+        grey = _centre_square(_to_grey(getattr(skimage.data, name)()))
+        grey = skimage.transform.resize(grey, (size, size), anti_aliasing=True)
+        stack.append(whiten(grey))
+    return np.stack(stack, axis=-1)
+
+
+def download_images(dest: str | os.PathLike, url: str = DEFAULT_URL, timeout: float = 30) -> Path:
+    """Download IMAGES.mat from *url* to *dest*, validated, atomically.
+
+    Bytes go to a temporary file beside *dest* (progress bar on stderr), which is
+    checked with :func:`load_images` and only then renamed onto *dest*. Network errors
+    (including a *timeout*, in seconds, on connect and on each read) and invalid content
+    raise :class:`InputDataError`; no partial file is left behind.
+    """
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    tmp = Path(tmp_name)
+    try:
+        try:
+            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
+                total = int(resp.headers.get("Content-Length") or 0) or None
+                with tqdm(total=total, unit="B", unit_scale=True, desc=f"downloading {dest.name}",
+                          file=sys.stderr) as bar:
+                    while chunk := resp.read(1 << 16):
+                        out.write(chunk)
+                        bar.update(len(chunk))
+                out.flush()
+                os.fsync(out.fileno())
+        except (OSError, http.client.HTTPException) as exc:   # URLError and timeouts are OSErrors
+            raise InputDataError(url, f"download failed ({_describe(exc)})") from None
+        try:
+            load_images(tmp)
+        except InputDataError as exc:
+            raise InputDataError(url, f"downloaded file is invalid: {exc.problem}") from None
+        os.replace(tmp, dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return dest
+
+
+@dataclass
+class ImageSource:
+    """The image stack a run trains on, and where it came from."""
+    images: np.ndarray        # float64 (H, W, n), whitened
+    path: str | None          # file or folder read; None for the stand-in
+    origin: str               # "file" | "downloaded" | "folder" | "stand-in"
+    sha256: str               # models.io.sha256_of_array(images)
+    warning: str | None       # set when the data are not the published training set
+
+
+def _source(images, path, origin, warning=None) -> ImageSource:
+    return ImageSource(images, None if path is None else str(path), origin,
+                       sha256_of_array(images), warning)
+
+
+def resolve_images(path: str | os.PathLike | None = None, input_dir: str | os.PathLike = INPUT_DIR,
+                   download: bool = True, log: Callable[[str], object] = print) -> ImageSource:
+    """Find the training images.
+
+    With *path*: a folder is whitened with :func:`whiten_folder`, a file is read with
+    :func:`load_images`; anything else is an error. Without: ``<input_dir>/IMAGES.mat``;
+    else a download into that place (if *download*); else the shared read-only copy
+    SHARED_IMAGES; else the scikit-image stand-in, with a multi-line warning sent to
+    *log* and kept in ``.warning``. A present but invalid file is an error, never
+    silently replaced.
+    """
+    if path is not None:
+        path = Path(path)
+        if path.is_dir():
+            return _source(whiten_folder(path), path, "folder")
+        if path.is_file():
+            return _source(load_images(path), path, "file")
+        raise InputDataError(path, "no such file or folder")
+
+    local = Path(input_dir) / "IMAGES.mat"
+    if local.is_file():
+        return _source(load_images(local), local, "file")
+    if download:
+        try:
+            download_images(local)
+            return _source(load_images(local), local, "downloaded")
+        except InputDataError as exc:
+            why = f"download failed: {exc}"
+    else:
+        why = "download disabled"
+    if SHARED_IMAGES.is_file():
+        log(f"using the shared copy of the training images: {SHARED_IMAGES} ({why})")
+        return _source(load_images(SHARED_IMAGES), SHARED_IMAGES, "file")
+
+    warning = "\n".join([
+        "WARNING: the training images IMAGES.mat (Olshausen & Field 1996) are not available.",
+        f"  looked for: {local}",
+        f"              {SHARED_IMAGES}",
+        f"  {why}",
+        f"  Falling back to {len(STAND_IN_NAMES)} scikit-image photographs whitened here "
+        "(a STAND-IN):",
+        "  receptive fields and statistics will NOT match the published model.",
+        f"  Fix: download {DEFAULT_URL} into {local}",
+    ])
+    log(warning)
+    return _source(stand_in_images(), None, "stand-in", warning)

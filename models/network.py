@@ -1,0 +1,140 @@
+"""Network assembly shared by layer 4 and layer 2/3 (MODEL_SPEC sections 1, 4, 5).
+
+``V1Network`` creates the Poisson input (PATCH_SIZE x PATCH_SIZE x 2), the LGN
+relay and the populations and projections of a layer description, compiles
+the network into its own directory and presents patches. The layer modules
+(``models.layer4``, ``models.layer23``) only say *which* populations and
+projections exist; everything else is here, in one place.
+"""
+from __future__ import annotations
+
+import contextlib
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from models.annarchy_env import prepare_environment
+
+prepare_environment()
+import ANNarchy as ann  # noqa: E402
+
+from models import parameters as P  # noqa: E402
+from models.neurons import AdExNeuron, LGNNeuron  # noqa: E402
+from models.parameters import ClopathParams, ProjectionSpec, VogelsParams  # noqa: E402
+from rules import FastClopathProjection, FastVogelsProjection, clopath_synapse, vogels_synapse  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@contextlib.contextmanager
+def _annarchy_argv(flags):
+    """ANNarchy re-reads sys.argv when compiling: show it only the flags it owns."""
+    saved = sys.argv
+    sys.argv = [saved[0] if saved else "v1"] + list(flags)
+    try:
+        yield
+    finally:
+        sys.argv = saved
+
+
+class V1Network:
+    """One compiled ANNarchy network of the model.
+
+    :param populations: name -> size of the AdEx populations of the layer
+        (the input "P" and "LGN" are always created).
+    :param projections: ``ProjectionSpec``s; ``rule=None`` makes a static (frozen) projection.
+    :param variant: "fast" (default) or "literal" form of the learning rules.
+    :param seed: seed of ANNarchy's generators and of the initial weights.
+    :param num_threads: OpenMP threads of the simulation kernel.
+    :param build_dir: compile directory of this network (never shared by two layers).
+    """
+
+    def __init__(self, populations: dict, projections, *, variant="fast", seed=0, num_threads=1,
+                 build_dir, annarchy_flags=(), profile=False):
+        if variant not in ("fast", "literal"):
+            raise ValueError(f"unknown variant {variant!r} (fast or literal)")
+        self.variant = variant
+        self.seed = int(seed)
+        self.num_threads = int(num_threads)
+        self.build_dir = Path(build_dir)
+        self.specs = {spec.name: spec for spec in projections}
+        self.net = ann.Network(dt=P.DT, seed=self.seed)
+        self.net.config(num_threads=self.num_threads)
+        # Initial weights and delays come from their own generator so that they
+        # do not depend on ANNarchy's internal draw order.
+        self._init_rng = np.random.default_rng([self.seed, 1])
+
+        self.pops = {
+            "P": self.net.create(ann.PoissonPopulation(geometry=(P.PATCH_SIZE, P.PATCH_SIZE, 2), rates=0.0)),
+            "LGN": self.net.create(geometry=(P.PATCH_SIZE, P.PATCH_SIZE, 2), neuron=LGNNeuron, name="LGN"),
+        }
+        for name, size in populations.items():
+            self.pops[name] = self.net.create(geometry=size, neuron=AdExNeuron, name=name)
+        relay = self.net.connect(self.pops["P"], self.pops["LGN"], "exc")
+        relay.one_to_one(weights=P.LGN_WEIGHT)
+
+        self.projs = {spec.name: self._connect(spec) for spec in projections}
+        self._annarchy_flags = list(annarchy_flags)
+        self._profile = profile
+
+    # -- assembly -----------------------------------------------------------------
+    def _connect(self, spec: ProjectionSpec):
+        pre, post = self.pops[spec.pre], self.pops[spec.post]
+        rule = spec.rule
+        if rule is None:
+            proj = self.net.connect(pre, post, spec.target, name=spec.name)
+        elif self.variant == "fast" and isinstance(rule, ClopathParams):
+            proj = FastClopathProjection(pre, post, spec.target, rule, name=spec.name, net_id=self.net.id)
+        elif self.variant == "fast" and isinstance(rule, VogelsParams):
+            proj = FastVogelsProjection(pre, post, spec.target, rule, name=spec.name, net_id=self.net.id)
+        elif isinstance(rule, ClopathParams):
+            proj = self.net.connect(pre, post, spec.target, synapse=clopath_synapse(rule), name=spec.name)
+        else:
+            proj = self.net.connect(pre, post, spec.target, synapse=vogels_synapse(rule), name=spec.name)
+
+        proj.from_matrix(self._draw_matrix(spec, spec.w_init), delays=self._delays(spec),
+                         storage_format="dense")
+        return proj
+
+    def _draw_matrix(self, spec: ProjectionSpec, bounds):
+        """Full (n_post, n_pre) matrix drawn uniformly in *bounds*; None on the diagonal
+        of a projection without self-connections (ANNarchy then creates no synapse)."""
+        n_post, n_pre = P.POPULATION_SIZES[spec.post], P.POPULATION_SIZES[spec.pre]
+        low, high = bounds
+        matrix = self._init_rng.uniform(low, high, size=(n_post, n_pre)) if high > low \
+            else np.full((n_post, n_pre), float(low))
+        if not spec.self_connections and spec.pre == spec.post:
+            matrix = matrix.astype(object)
+            np.fill_diagonal(matrix, None)
+        return matrix
+
+    def _delays(self, spec: ProjectionSpec):
+        """Axonal delays in whole steps: U(low, high) ms rounded to the 1-ms grid."""
+        if spec.delay is None:
+            return 0.0
+        return np.rint(self._draw_matrix(spec, spec.delay).astype(float) / P.DT) * P.DT
+
+    def compile(self):
+        self.build_dir.mkdir(parents=True, exist_ok=True)
+        with _annarchy_argv(self._annarchy_flags):
+            self.net.compile(directory=str(self.build_dir), silent=True, profile_enabled=self._profile)
+        return self
+
+    # -- state access ---------------------------------------------------------------
+    def weights(self, name) -> np.ndarray:
+        """Weights of a projection as (n_post, n_pre), self-connections omitted."""
+        return np.asarray(self.projs[name].w, dtype=np.float64)
+
+    def set_weights(self, name, matrix) -> None:
+        matrix = np.asarray(matrix, dtype=np.float64)
+        expected = P.projection_shape(self.specs[name])
+        if matrix.shape != expected:
+            raise ValueError(f"{name}: weight matrix of shape {matrix.shape}, expected {expected}")
+        self.projs[name].w = matrix
+
+    # -- simulation -------------------------------------------------------------------
+    def present(self, rates: np.ndarray, duration=P.PRESENTATION_MS) -> None:
+        """Show one patch: set the Poisson rates (Hz, shape (ps, ps, 2)) and simulate."""
+        self.pops["P"].rates = rates
+        self.net.simulate(duration)

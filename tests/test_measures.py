@@ -1,0 +1,97 @@
+"""Analysis measures against known answers: Gabor parameters, von Mises tuning, sparseness, STA."""
+import numpy as np
+import pytest
+from scipy.special import iv
+
+from analysis.gabor import fit_gabor
+from analysis.sparseness import (lifetime_sparseness, mean_population_sparseness,
+                                 population_sparseness)
+from analysis.sta import field_correlation, spike_triggered_average
+from analysis.tuning import grating, tuning_metrics
+
+
+def hand_made_gabor(size, x0, y0, sigma, orientation_deg, frequency, phase):
+    """Isotropic Gabor written out independently of analysis.gabor (x = column, y = row)."""
+    y, x = np.indices((size, size), dtype=float)
+    theta = np.radians(orientation_deg)
+    along = (x - x0) * np.cos(theta) + (y - y0) * np.sin(theta)
+    envelope = np.exp(-((x - x0) ** 2 + (y - y0) ** 2) / (2 * sigma ** 2))
+    return envelope * np.cos(2 * np.pi * frequency * along + phase)
+
+
+def angle_difference_deg(a, b):
+    """Smallest difference of two orientations (period 180 degrees)."""
+    return abs((a - b + 90.0) % 180.0 - 90.0)
+
+
+def test_gabor_fit_recovers_known_parameters():
+    rng = np.random.default_rng(1)
+    field = hand_made_gabor(18, 8.6, 9.2, 3.0, 30.0, 0.125, 0.5)
+    field += 0.05 * rng.standard_normal(field.shape)
+    fit = fit_gabor(field)
+    assert fit["r2"] > 0.9
+    assert angle_difference_deg(fit["orientation_deg"], 30.0) < 5.0
+    assert abs(fit["frequency"] - 0.125) / 0.125 < 0.1
+    assert 0.0 <= fit["orientation_deg"] < 180.0
+
+
+def test_gabor_fit_of_noise_is_poor():
+    field = np.random.default_rng(2).standard_normal((18, 18))
+    assert fit_gabor(field)["r2"] < 0.5
+
+
+def test_grating_orientation_convention():
+    # orientation 0: the wave vector points along x, so the bars are vertical (constant down a column)
+    image = grating(8, 0.0, 0.25)
+    assert np.allclose(image, image[0:1, :])
+    assert np.isclose(grating(9, 90.0, 0.1, phase=0.3, contrast=0.5)[4, 4], 0.5 * np.cos(0.3))
+
+
+@pytest.mark.parametrize("kappa, preferred", [(1.0, 40.0), (3.0, 135.5)])
+def test_von_mises_tuning_matches_analytic_values(kappa, preferred):
+    orientations = np.arange(180) * 1.0
+    responses = np.exp(kappa * np.cos(2 * np.radians(orientations - preferred)))
+    metrics = tuning_metrics(orientations, responses)
+    # OSI of exp(k cos 2(theta - theta0)) over the circle is I1(k) / I0(k)
+    assert abs(metrics["osi"] - iv(1, kappa) / iv(0, kappa)) < 1e-3
+    # r/r_max = 1/sqrt(2)  <=>  cos(2 delta) = 1 - ln(2) / (2 k)
+    half_width = np.degrees(np.arccos(1 - np.log(2) / (2 * kappa)) / 2)
+    assert abs(metrics["half_width_deg"] - half_width) < 1.0
+    assert angle_difference_deg(metrics["preferred_deg"], preferred) <= 0.5
+    assert angle_difference_deg(metrics["preferred_circular_deg"], preferred) < 1e-6
+
+
+def test_flat_tuning_curve_is_unselective():
+    metrics = tuning_metrics(np.arange(0, 180, 10), np.ones(18))
+    assert abs(metrics["osi"]) < 1e-12
+    assert np.isnan(metrics["half_width_deg"])
+
+
+def test_sparseness_of_one_hot_and_uniform_responses():
+    one_hot = np.eye(5)                   # each stimulus drives one of five cells
+    uniform = np.full((4, 5), 3.0)
+    assert np.allclose(population_sparseness(one_hot), 1.0)
+    assert np.allclose(lifetime_sparseness(one_hot), 1.0)
+    assert np.allclose(population_sparseness(uniform), 0.0)
+    assert np.allclose(lifetime_sparseness(uniform), 0.0)
+    assert mean_population_sparseness(one_hot) == pytest.approx(1.0)
+    # two of four cells active at equal rates: (1 - 1/2) / (1 - 1/4) = 2/3
+    assert population_sparseness([[1.0, 1.0, 0.0, 0.0]])[0] == pytest.approx(2 / 3)
+
+
+def test_sta_recovers_linear_threshold_filter():
+    rng = np.random.default_rng(3)
+    size = 8
+    filters = np.stack([hand_made_gabor(size, 3.5, 3.5, 2.0, 60.0, 0.2, 0.0).ravel(),
+                        hand_made_gabor(size, 3.0, 4.0, 1.5, 0.0, 0.15, 1.5).ravel()])
+    stimuli = rng.standard_normal((20000, size * size))
+    drive = stimuli @ filters.T
+    spike_counts = rng.poisson(np.maximum(drive - 0.5, 0.0))    # linear-threshold, Poisson spikes
+    sta = spike_triggered_average(stimuli, spike_counts)
+    assert np.all(field_correlation(sta, filters) > 0.9)
+
+
+def test_field_correlation_known_values():
+    a = np.array([[1.0, 2.0, 3.0], [1.0, 0.0, 1.0]])
+    b = np.array([[2.0, 4.0, 6.0], [-1.0, 0.0, -1.0]])
+    assert np.allclose(field_correlation(a, b), [1.0, -1.0])
