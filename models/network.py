@@ -59,6 +59,9 @@ class V1Network:
         self.num_threads = int(num_threads)
         self.build_dir = Path(build_dir)
         self.specs = {spec.name: spec for spec in projections}
+        # The fast Clopath projections bring every weight up to date at the end of
+        # each presentation; weights are read only at those boundaries.
+        self.steps_per_patch = int(round(P.PRESENTATION_MS / P.DT))
         self.net = ann.Network(dt=P.DT, seed=self.seed)
         self.net.config(num_threads=self.num_threads)
         # Initial weights and delays come from their own generator so that they
@@ -74,6 +77,7 @@ class V1Network:
         relay = self.net.connect(self.pops["P"], self.pops["LGN"], "exc")
         relay.one_to_one(weights=P.LGN_WEIGHT)
 
+        self.delays = {}   # projection name -> (n_post, n_pre) delays in ms, where non-zero
         self.projs = {spec.name: self._connect(spec) for spec in projections}
         self._annarchy_flags = list(annarchy_flags)
         self._profile = profile
@@ -85,7 +89,8 @@ class V1Network:
         if rule is None:
             proj = self.net.connect(pre, post, spec.target, name=spec.name)
         elif self.variant == "fast" and isinstance(rule, ClopathParams):
-            proj = FastClopathProjection(pre, post, spec.target, rule, name=spec.name, net_id=self.net.id)
+            proj = FastClopathProjection(pre, post, spec.target, rule, self.steps_per_patch,
+                                         name=spec.name, net_id=self.net.id)
         elif self.variant == "fast" and isinstance(rule, VogelsParams):
             proj = FastVogelsProjection(pre, post, spec.target, rule, name=spec.name, net_id=self.net.id)
         elif isinstance(rule, ClopathParams):
@@ -93,8 +98,10 @@ class V1Network:
         else:
             proj = self.net.connect(pre, post, spec.target, synapse=vogels_synapse(rule), name=spec.name)
 
-        proj.from_matrix(self._draw_matrix(spec, spec.w_init), delays=self._delays(spec),
-                         storage_format="dense")
+        delays = self._delays(spec)
+        if spec.delay is not None:
+            self.delays[spec.name] = delays
+        proj.from_matrix(self._draw_matrix(spec, spec.w_init), delays=delays, storage_format="dense")
         return proj
 
     def _draw_matrix(self, spec: ProjectionSpec, bounds):
@@ -124,9 +131,17 @@ class V1Network:
     # -- state access ---------------------------------------------------------------
     def weights(self, name) -> np.ndarray:
         """Weights of a projection as (n_post, n_pre), self-connections omitted."""
+        self._check_patch_boundary()
         return np.asarray(self.projs[name].w, dtype=np.float64)
 
+    def _check_patch_boundary(self):
+        step = self.net.current_step
+        if self.variant == "fast" and step % self.steps_per_patch:
+            raise RuntimeError(f"weights of the fast variant are current only between patches "
+                               f"(every {self.steps_per_patch} steps); now at step {step}")
+
     def set_weights(self, name, matrix) -> None:
+        self._check_patch_boundary()
         matrix = np.asarray(matrix, dtype=np.float64)
         expected = P.projection_shape(self.specs[name])
         if matrix.shape != expected:

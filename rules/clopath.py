@@ -6,12 +6,15 @@
 
 A presynaptic spike adds w to the target conductance.
 
-Why the fast form is exact: LTD is non-zero only in columns whose presynaptic
-``Spike`` is 1, LTP only in rows whose postsynaptic ``vm`` is above thetaLTP
-(and ``umeanLTP`` above thetaLTD). Everywhere else the literal update adds an
-exact zero. The fast projection evaluates the literal expression, with the
-same operation order as ANNarchy's generated code, on exactly those rows and
-columns, so both forms produce the same bits.
+The fast form (``FastClopathProjection``) visits, each step, only synapses
+whose update can be non-zero. LTD needs a presynaptic ``Spike`` (1 on one step
+per spike): its columns are few. LTP needs an open postsynaptic gate
+(vm > thetaLTP and umeanLTP > thetaLTD, true for ~40 % of E cells because the
+after-potential holds vm up after each spike) *and* a presynaptic trace: LGN
+cells fire rarely, so few columns carry a trace worth adding. On the visited
+synapses it evaluates the literal expression with ANNarchy's operation order;
+elsewhere the literal update adds exactly zero (LTD) or less than
+XTRACE_NEGLIGIBLE of a spike's trace (LTP, see below).
 """
 from models.annarchy_env import prepare_environment
 
@@ -46,53 +49,106 @@ def clopath_synapse(p: ClopathParams) -> ann.Synapse:
     )
 
 
-# The update body, shared by the active-row and the spiking-column passes.
-# The products are in the order ANNarchy 5 generates for the literal synapse
-# (sympy canonical order), which makes the two forms bit-identical.
-_CLOPATH_BODY = """
-                    double &w_ij = w[%(idx)s];
-                    double ltd = (w_ij > wMin ? post_vmean*pop%(pre)s->Spike[j]*aLTD*positive(post_umeanLTD - thetaLTD)/urefsquare : 0.0);
-                    double ltp = (w_ij < wMax ? pop%(pre)s->xtrace[j]*aLTP*positive(post_umeanLTP - thetaLTD)*positive(post_vm - thetaLTP) : 0.0);
-                    w_ij += _dt*(-ltd + ltp);
-                    if (w_ij < 0.0) w_ij = 0.0;"""
-
 _CLOPATH_STEP = """
-    // Fast Clopath update (rules/clopath.py): only rows with an open LTP gate
-    // and columns with a presynaptic Spike are visited; elsewhere the literal
-    // rule adds exactly zero.
-    void clopath_step(const int tid, const int nt) {
-        if (!_plasticity) return;
-        const double _dt = dt * _update_period;
-        int ltp_rows[%(n_post)d], n_ltp = 0;
-        int other_rows[%(n_post)d], n_other = 0;
-        int spiking_cols[%(n_pre)d], n_spk = 0;
-        for (int i = 0; i < %(n_post)d; i++) {
-            if (positive(pop%(post)s->umeanLTP[i] - thetaLTD) > 0.0 && positive(pop%(post)s->vm[i] - thetaLTP) > 0.0)
-                ltp_rows[n_ltp++] = i;
-            else
-                other_rows[n_other++] = i;
-        }
-        for (int j = 0; j < %(n_pre)d; j++)
-            if (pop%(pre)s->Spike[j] != 0.0) spiking_cols[n_spk++] = j;
+    // ---- Fast Clopath update (rules/clopath.py) -----------------------------
+    // LTD acts only on steps where a presynaptic Spike is 1: those columns get the
+    // literal per-synapse update. LTP between two such steps is
+    //     sum_s A_i(s) x_j(s),  A_i = aLTP [umeanLTP_i - thetaLTD]+ [vm_i - thetaLTP]+,
+    // and x_j(s) = X_j q^(s-a) decays geometrically (q = 1 - dt/taux) from its value
+    // X_j at the last update a of column j. With C_i(k) = sum_{s<=k} A_i(s) q^s
+    // (k counted from the start of the period) the sum is X_j q^-a (C_i(b) - C_i(a)):
+    // one multiply per synapse per update instead of one per step. A synapse that
+    // would pass wMax inside the interval is replayed step by step (the literal rule
+    // stops LTP at wMax). Every flush_period steps (one patch) all synapses are
+    // brought up to date, so weights read between patches are current.
+    static const int K = %(period)d;           // steps per period
+    double q = 0.0;                             // trace decay per step
+    double qpow[K + 1], qinv[K + 1];            // q^k, q^-k
+    double C[K + 1][%(n_post)d];                // C_i(k)
+    double A[K + 1][%(n_post)d];                // A_i(k), for replays
+    int last_k[%(n_pre)d];                      // k of the last update of column j
+    double X[%(n_pre)d];                        // x_j at that update
+    long int base_t = -1;                       // step that ends the previous period
+    bool clopath_ready = false;
 
-        // Rows with LTP: every synapse of the row.
-        for (int k = tid; k < n_ltp; k += nt) {
-            const int i = ltp_rows[k];
-            const double post_vmean = pop%(post)s->vmean[i], post_vm = pop%(post)s->vm[i];
-            const double post_umeanLTD = pop%(post)s->umeanLTD[i], post_umeanLTP = pop%(post)s->umeanLTP[i];
-            for (int j = 0; j < %(n_pre)d; j++) {
-                if (!mask_[i*%(n_pre)d + j]) continue;%(body_row)s
+    void clopath_init(const int tid) {
+        if (tid == 0) {
+            q = 1.0 - dt / pop%(pre)s->taux;
+            qpow[0] = qinv[0] = 1.0;
+            for (int k = 1; k <= K; k++) { qpow[k] = qpow[k-1] * q; qinv[k] = qinv[k-1] / q; }
+            for (int i = 0; i < %(n_post)d; i++) C[0][i] = 0.0;
+            // Entered at step t: the previous step closes an (empty) period.
+            base_t = t - 1;
+            for (int j = 0; j < %(n_pre)d; j++) { last_k[j] = 0; X[j] = pop%(pre)s->xtrace[j] / q; }
+            clopath_ready = true;
+        }
+        #pragma omp barrier
+    }
+
+    // Bring synapse (i, j) from the end of step a to the end of step b of the period (LTP only).
+    inline void flush(const int i, const int j, const int a, const int b, const double _dt) {
+        if (b <= a) return;
+        double &w_ij = w[i*%(n_pre)d + j];
+        if (!(w_ij < wMax)) return;                 // LTP off; nothing else acts in between
+        const double dC = C[b][i] - C[a][i];
+        if (dC == 0.0) return;
+        const double inc = _dt * X[j] * qinv[a] * dC;
+        if (w_ij + inc < wMax) { w_ij += inc; return; }
+        double x = X[j];                            // passes wMax: replay the steps
+        for (int k = a + 1; k <= b && w_ij < wMax; k++) { x *= q; w_ij += _dt * x * A[k][i]; }
+    }
+
+    // The literal update of synapse (i, j) at this step, in ANNarchy's operation order.
+    inline void literal(const int i, const int j, const double _dt) {
+        double &w_ij = w[i*%(n_pre)d + j];
+        double ltd = (w_ij > wMin ? pop%(post)s->vmean[i]*pop%(pre)s->Spike[j]*aLTD*positive(pop%(post)s->umeanLTD[i] - thetaLTD)/urefsquare : 0.0);
+        double ltp = (w_ij < wMax ? pop%(pre)s->xtrace[j]*aLTP*positive(pop%(post)s->umeanLTP[i] - thetaLTD)*positive(pop%(post)s->vm[i] - thetaLTP) : 0.0);
+        w_ij += _dt*(-ltd + ltp);
+        if (w_ij < 0.0) w_ij = 0.0;
+    }
+
+    void clopath_step(const int tid, const int nt) {
+        if (!clopath_ready || t - base_t > K) clopath_init(tid);   // first step, or learning was paused
+        const double _dt = dt * _update_period;
+        const int k = (int)(t - base_t);
+        const bool period_end = (k == K) || ((t + 1) %% K == 0);
+
+        // Rows are owned by threads (i = tid, tid + nt, ...): no two threads touch one synapse.
+        for (int i = tid; i < %(n_post)d; i += nt) {
+            const double a_i = _plasticity ? aLTP*positive(pop%(post)s->umeanLTP[i] - thetaLTD)*positive(pop%(post)s->vm[i] - thetaLTP) : 0.0;
+            A[k][i] = a_i;
+            C[k][i] = C[k-1][i] + a_i * qpow[k];
+        }
+        // Columns updated at this step: Spike = 1 (literal update), spiked now (their
+        // weights are transmitted next step), or all of them at the end of a period.
+        static thread_local std::vector<int> spike_cols, sent_cols;
+        spike_cols.clear(); sent_cols.clear();
+        for (int j = 0; j < %(n_pre)d; j++)
+            if (pop%(pre)s->Spike[j] != 0.0) spike_cols.push_back(j);
+        for (int j : pop%(pre)s->spiked)
+            if (pop%(pre)s->Spike[j] == 0.0) sent_cols.push_back(j);
+
+        for (int i = tid; i < %(n_post)d; i += nt) {
+            for (int j : spike_cols) {
+                flush(i, j, last_k[j], k - 1, _dt);
+                if (_plasticity) literal(i, j, _dt);
+            }
+            if (period_end) {
+                for (int j = 0; j < %(n_pre)d; j++)
+                    if (pop%(pre)s->Spike[j] == 0.0) flush(i, j, last_k[j], k, _dt);
+            } else {
+                for (int j : sent_cols) flush(i, j, last_k[j], k, _dt);
             }
         }
-        // Other rows: LTD in the columns of spiking presynaptic cells.
-        if (n_spk == 0) return;
-        for (int k = tid; k < n_other; k += nt) {
-            const int i = other_rows[k];
-            const double post_vmean = pop%(post)s->vmean[i], post_vm = pop%(post)s->vm[i];
-            const double post_umeanLTD = pop%(post)s->umeanLTD[i], post_umeanLTP = pop%(post)s->umeanLTP[i];
-            for (int s = 0; s < n_spk; s++) {
-                const int j = spiking_cols[s];
-                if (!mask_[i*%(n_pre)d + j]) continue;%(body_col)s
+        #pragma omp barrier
+        if (tid == 0) {
+            if (period_end) {
+                base_t = t;
+                for (int j = 0; j < %(n_pre)d; j++) { last_k[j] = 0; X[j] = pop%(pre)s->xtrace[j]; }
+                for (int i = 0; i < %(n_post)d; i++) C[0][i] = 0.0;
+            } else {
+                for (int j : spike_cols) { last_k[j] = k; X[j] = pop%(pre)s->xtrace[j]; }
+                for (int j : sent_cols) { last_k[j] = k; X[j] = pop%(pre)s->xtrace[j]; }
             }
         }
     }
@@ -107,8 +163,10 @@ class FastClopathProjection(SpecificProjection):
     Connect it with ``all_to_all(..., storage_format="dense")``.
     """
 
-    def __init__(self, pre, post, target, params: ClopathParams, name=None, copied=False, net_id=0):
+    def __init__(self, pre, post, target, params: ClopathParams, flush_period: int, name=None,
+                 copied=False, net_id=0):
         self.params = params
+        self.flush_period = int(flush_period)
         synapse = ann.Synapse(
             parameters=_parameter_block(params),
             # A projection-level variable whose generated statement becomes the
@@ -121,17 +179,18 @@ class FastClopathProjection(SpecificProjection):
         super().__init__(pre, post, target, synapse=synapse, name=name, copied=copied, net_id=net_id)
 
     def _copy(self, pre, post, net_id=None):
-        return FastClopathProjection(pre, post, self.target, self.params, name=self.name, copied=True,
+        return FastClopathProjection(pre, post, self.target, self.params, self.flush_period,
+                                     name=self.name, copied=True,
                                      net_id=self.net_id if net_id is None else net_id)
 
     def _generate_code(self, call: str):
         if self._storage_format != "dense":
             raise ValueError(f"{self.name}: the fast Clopath projection needs storage_format='dense'")
-        fmt = dict(pre=self.pre.id, post=self.post.id, n_pre=self.pre.size, n_post=self.post.size)
-        body = _CLOPATH_BODY % dict(fmt, idx=f"i*{self.pre.size} + j")
-        self._specific_template["struct_additional"] = ""
-        step = _CLOPATH_STEP % dict(fmt, body_row=_indent(body, 4), body_col=_indent(body, 4))
-        self._specific_template["declare_additional"] = step
+        if self.pre is self.post:
+            raise ValueError(f"{self.name}: the fast Clopath projection needs all-to-all between two populations")
+        self._specific_template["declare_additional"] = _CLOPATH_STEP % dict(
+            pre=self.pre.id, post=self.post.id, n_pre=self.pre.size, n_post=self.post.size,
+            period=self.flush_period)
         for var in self.synapse_type.description["variables"]:
             if var["name"] == "plasticity_step":
                 var["cpp"] = call
@@ -144,7 +203,3 @@ class FastClopathProjection(SpecificProjection):
 
     def _generate_cuda(self):
         raise NotImplementedError("the fast Clopath projection has no CUDA version: use --variant literal")
-
-
-def _indent(code: str, spaces: int) -> str:
-    return "\n".join((" " * spaces + line) if line.strip() else line for line in code.split("\n"))

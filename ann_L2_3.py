@@ -1,0 +1,14 @@
+#!/usr/bin/env python3
+"""Train layer 2/3 of the spiking V1 model on the frozen layer 4 (MODEL_SPEC section 5).
+
+    python ann_L2_3.py -j4               # loads the latest complete snapshot of output_L4/
+    python ann_L2_3.py --l4 output_L4 --l4-step 400000 --out output_L2_3
+    python ann_L2_3.py --help
+"""
+import sys
+
+from models.cli import main
+from models.layers import LAYER23
+
+if __name__ == "__main__":
+    sys.exit(main(LAYER23))

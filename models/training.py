@@ -1,0 +1,164 @@
+"""The training loop of either layer: patches, ON/OFF balance, snapshots, rates.
+
+One ``Trainer`` drives one compiled ``V1Network``:
+
+* every patch: draw a patch (``input.PatchSampler``), set the Poisson rates,
+  simulate PRESENTATION_MS;
+* every ``normalize_every`` patches (from patch 0): balance ON/OFF weight norms;
+* at patch 0, every ``save_every`` patches and at the end: write every plastic
+  weight matrix as text (atomically) and the firing rates so far;
+* every RATE_WINDOW patches: mean rate of every E and I cell (``frExc.npy``,
+  ``frInh.npy``).
+
+The loop owns nothing about the model itself: which projections exist, their
+files and shapes come from the ``LayerSpec``.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from models import io
+from models import parameters as P
+from models.layers import LayerSpec
+
+
+@dataclass
+class Schedule:
+    n_patches: int
+    save_every: int
+    normalize_every: int | None
+
+    @classmethod
+    def for_run(cls, n_patches: int, save_every: int | None, normalize_every: int | None):
+        if save_every is None:
+            save_every = max(1, n_patches // P.N_SNAPSHOTS)
+        return cls(n_patches, save_every, normalize_every)
+
+    def snapshot_steps(self) -> list[int]:
+        """Patch counts at which snapshots are written: 0, every save_every, the end."""
+        return sorted(set(range(0, self.n_patches, self.save_every)) | {self.n_patches})
+
+    def normalizes_at(self, patch: int) -> bool:
+        return bool(self.normalize_every) and patch % self.normalize_every == 0
+
+
+def balance_on_off(weights: np.ndarray, patch_size: int = P.PATCH_SIZE) -> np.ndarray:
+    """Scale each row's ON weights so that ||ON||_2 = ||OFF||_2 (MODEL_SPEC 4).
+
+    Columns are (row, column, ON/OFF) ranks in C-order: even columns are ON.
+    A row without ON weight is left unchanged (nothing to scale).
+    """
+    w = np.array(weights, dtype=np.float64, copy=True).reshape(len(weights), patch_size * patch_size, 2)
+    norm_on = np.linalg.norm(w[:, :, 0], axis=1)
+    norm_off = np.linalg.norm(w[:, :, 1], axis=1)
+    scale = np.divide(norm_off, norm_on, out=np.ones_like(norm_on), where=norm_on > 0)
+    w[:, :, 0] *= scale[:, None]
+    return w.reshape(len(weights), -1)
+
+
+class RateRecorder:
+    """Mean firing rate of every cell of the layer's E and I populations per window."""
+
+    def __init__(self, network, pop_names, window: int = P.RATE_WINDOW):
+        self.network = network
+        self.window = window
+        self.pop_names = pop_names
+        self.monitors = {name: network.net.monitor(network.pops[name], ["spike"]) for name in pop_names}
+        self.rows = {name: [] for name in pop_names}
+        self.patches_in_window = 0
+
+    def patch_done(self) -> None:
+        self.patches_in_window += 1
+        if self.patches_in_window == self.window:
+            self.close_window()
+
+    def close_window(self) -> None:
+        if self.patches_in_window == 0:
+            return
+        seconds = self.patches_in_window * P.PRESENTATION_MS / 1000.0
+        for name, mon in self.monitors.items():
+            spikes = mon.get("spike")  # rank -> spike times; clears the monitor
+            size = self.network.pops[name].size
+            counts = np.zeros(size)
+            for rank, times in spikes.items():
+                counts[rank] = len(times)
+            self.rows[name].append(counts / seconds)
+        self.patches_in_window = 0
+
+    def latest_means(self) -> tuple:
+        return tuple(float(np.mean(self.rows[n][-1])) if self.rows[n] else float("nan") for n in self.pop_names)
+
+    def arrays(self) -> dict:
+        return {n: np.array(self.rows[n]).reshape(-1, self.network.pops[n].size) for n in self.pop_names}
+
+
+class Trainer:
+    def __init__(self, layer: LayerSpec, network, sampler, schedule: Schedule, out_dir, *,
+                 progress: bool = True, log=print):
+        self.layer = layer
+        self.network = network
+        self.sampler = sampler
+        self.schedule = schedule
+        self.out_dir = Path(out_dir)
+        self.progress = progress
+        self.log = log
+        self.rates = RateRecorder(network, layer.rate_populations)
+        self.patch = 0
+
+    # -- outputs ----------------------------------------------------------------
+    def write_snapshot(self, step: int) -> None:
+        for spec in self.layer.plastic:
+            io.save_matrix_txt(self.layer.snapshot_path(self.out_dir, spec.name, step),
+                               self.network.weights(spec.name))
+
+    def write_delays(self) -> None:
+        for name, (sub, filename) in self.layer.delay_files.items():
+            io.save_matrix_txt(self.out_dir / sub / filename, self.network.delays[name])
+
+    def write_rates(self) -> None:
+        exc, inh = self.layer.rate_populations
+        arrays = self.rates.arrays()
+        io.save_npy(self.out_dir / "frExc.npy", arrays[exc])
+        io.save_npy(self.out_dir / "frInh.npy", arrays[inh])
+
+    def balance(self) -> None:
+        for name in self.layer.onoff_balanced:
+            self.network.set_weights(name, balance_on_off(self.network.weights(name)))
+
+    # -- loop -------------------------------------------------------------------
+    def run(self) -> dict:
+        from tqdm import tqdm
+
+        snapshots = set(self.schedule.snapshot_steps())
+        self.write_delays()
+        t_start = time.perf_counter()
+        bar = tqdm(total=self.schedule.n_patches, unit="patch", disable=not self.progress,
+                   dynamic_ncols=True, file=sys.stderr, smoothing=0.05)
+        exc, inh = self.layer.rate_populations
+        while self.patch < self.schedule.n_patches:
+            if self.schedule.normalizes_at(self.patch):
+                self.balance()
+            if self.patch in snapshots:
+                self.write_snapshot(self.patch)
+                self.write_rates()
+            self.network.present(self.sampler.sample())
+            self.patch += 1
+            windows_before = len(self.rates.rows[exc])
+            self.rates.patch_done()
+            bar.update(1)
+            if len(self.rates.rows[exc]) != windows_before:
+                r_e, r_i = self.rates.latest_means()
+                bar.set_postfix_str(f"{exc} {r_e:5.2f} Hz  {inh} {r_i:5.2f} Hz", refresh=False)
+        bar.close()
+        wall = time.perf_counter() - t_start
+        self.rates.close_window()
+        self.write_snapshot(self.patch)
+        self.write_rates()
+        model_s = self.schedule.n_patches * P.PRESENTATION_MS / 1000.0
+        return {"model_time_s": model_s, "wall_time_s": wall,
+                "model_per_wall": model_s / wall if wall > 0 else float("inf")}

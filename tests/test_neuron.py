@@ -1,0 +1,226 @@
+"""AdEx and LGN relay neurons (MODEL_SPEC section 2) against an independent numpy integration.
+
+All populations live in one ANNarchy network, compiled once for the module into a directory under
+pytest's tmp_path_factory, simulated once for T ms with monitors on every variable.
+
+Step order assumed by the references (ANNarchy 5, dt = 1 ms, explicit Euler), step n:
+  1. spikes emitted in step n-1 are delivered: g_Exc += w, g_Inh += w (LGN: g_exc += 30);
+  2. every derivative is evaluated from the values at the start of the step (state included),
+     then all variables are updated simultaneously (vm += dt*dvm, ..., g_Exc += dt*(-g_Exc/1),
+     which empties g_Exc each step); LGN g_exc is then bounded below by EL;
+  3. non-ODE assignments in order: Spike = (state == 1), then state counts down;
+  4. spike condition (vm > VT and state == 0) on the new values, then reset
+     (vm = 29, state = 2, VT = VTMax).
+Monitors record the values at the end of each step, so rec[n] is the state after step n, except
+the conductances g_*: ANNarchy records those right after step 1 (the value the neuron update uses).
+
+Drive: a SpikeSourceArray cell fires on every step into target 'Exc' with weight c, so g_Exc = c
+in every step n >= 1 (g_Exc decays to exactly 0 within each step since tau_gExc = dt). One cell
+also gets inhibitory spikes (every 23 ms, weight 0.8) so that g_Inh (tau 10) is exercised.
+"""
+import contextlib
+import sys
+
+import numpy as np
+import pytest
+
+from models.annarchy_env import prepare_environment
+
+prepare_environment()
+import ANNarchy as ann  # noqa: E402
+
+from models.neurons import AdExNeuron, LGNNeuron  # noqa: E402
+
+T = 1000
+DT = 1.0
+DRIVE = np.array([1.0, 2.0, 2.5, 4.0, 8.0, 5.0])     # mV/ms into g_Exc; the first two stay silent
+INH_CELL, INH_WEIGHT, INH_TIMES = 5, 0.8, list(range(0, T - 1, 23))
+LGN_SRC = [[5, 6, 20, 40, 41, 42, 80, 300, 301, 600],
+           [3, 50, 51, 200, 998]]
+
+# MODEL_SPEC 2, written out here (not imported from models/).
+C, gL, EL, DeltaT = 281.0, 30.0, -70.6, 2.0
+tauw, a, b, Isp, tauz = 144.0, 4.0, 0.0805, 400.0, 40.0
+VTrest, VTMax, tauVT, taux = -50.4, -30.4, 50.0, 15.0
+tauLTD, tauLTP, taumean, tau_gExc, tau_gInh = 10.0, 7.0, 750.0, 1.0, 10.0
+LGN_EL, LGN_VTREST, LGN_TAUX = -70.4, -50.4, 15.0
+
+ADEX_VARS = ("vm", "vmean", "umeanLTD", "umeanLTP", "xtrace", "wad", "z", "VT", "g_Inh", "Spike", "state")
+
+
+@contextlib.contextmanager
+def _clean_argv():
+    """ANNarchy parses sys.argv when compiling: hide pytest's arguments."""
+    saved = sys.argv
+    sys.argv = [saved[0] if saved else "pytest"]
+    try:
+        yield
+    finally:
+        sys.argv = saved
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory):
+    net = ann.Network(dt=DT, seed=1)
+    net.config(num_threads=1)
+    n = len(DRIVE)
+    src = net.create(ann.SpikeSourceArray(spike_times=[[float(s) for s in range(T)]] * n))
+    inh = net.create(ann.SpikeSourceArray(spike_times=[float(s) for s in INH_TIMES]))
+    adex = net.create(geometry=n, neuron=AdExNeuron, name="AdEx")
+    drive = np.full((n, n), None, dtype=object)
+    for i, c in enumerate(DRIVE):
+        drive[i, i] = float(c)
+    net.connect(src, adex, "Exc").from_matrix(drive)
+    inh_w = np.full((n, 1), None, dtype=object)
+    inh_w[INH_CELL, 0] = INH_WEIGHT
+    net.connect(inh, adex, "Inh").from_matrix(inh_w)
+
+    lsrc = net.create(ann.SpikeSourceArray(spike_times=[[float(s) for s in t] for t in LGN_SRC]))
+    lgn = net.create(geometry=len(LGN_SRC), neuron=LGNNeuron, name="LGN")
+    net.connect(lsrc, lgn, "exc").one_to_one(weights=30.0)
+
+    m_adex = net.monitor(adex, list(ADEX_VARS) + ["spike"])
+    m_lgn = net.monitor(lgn, ["g_exc", "Spike", "xtrace", "spike"])
+    directory = tmp_path_factory.mktemp("neuron") / "build"
+    directory.mkdir()
+    with _clean_argv():
+        net.compile(directory=str(directory), silent=True)
+    net.simulate(T)
+
+    def collect(mon, names):
+        data = mon.get(list(names) + ["spike"])
+        rec = {k: np.asarray(data[k], dtype=np.float64) for k in names}
+        rec["spikes"] = [sorted(int(s) for s in data["spike"].get(i, [])) for i in range(rec[names[0]].shape[1])]
+        return rec
+
+    return dict(adex=collect(m_adex, ADEX_VARS), lgn=collect(m_lgn, ("g_exc", "Spike", "xtrace")))
+
+
+def adex_reference(in_exc, in_inh):
+    """Explicit Euler of the MODEL_SPEC 2 AdEx table; in_exc/in_inh[n]: weights delivered in step n."""
+    steps, N = in_exc.shape
+    vm, vmean = np.full(N, -70.6), np.zeros(N)
+    ud, up = np.full(N, -70.0), np.full(N, -70.0)
+    x, wad, z, VT = np.zeros(N), np.zeros(N), np.zeros(N), np.full(N, -50.4)
+    ge, gi, st = np.zeros(N), np.zeros(N), np.zeros(N)
+    rec = {k: np.empty((steps, N)) for k in ADEX_VARS}
+    spikes = [[] for _ in range(N)]
+    for n in range(steps):
+        ge, gi = ge + in_exc[n], gi + in_inh[n]
+        gi_seen = gi                             # ANNarchy monitors record g_* right after step 1
+        dvm = np.where(st >= 2, 3.462,
+                       np.where(st == 1, -(vm + 51.75) + (Isp - (wad + b)) / C + ge - gi,
+                                (-gL * (vm - EL) + gL * DeltaT * np.exp((vm - VT) / DeltaT) - wad + z) / C
+                                + ge - gi))
+        dvmean = (np.maximum(vm - EL, 0.0) ** 2 - vmean) / taumean
+        dud, dup = (vm - ud) / tauLTD, (vm - up) / tauLTP
+        dx = np.where(st == 1, 1.0 / taux, -x / taux)
+        dwad = np.where(st == 2, 0.0, np.where(st == 1, b / tauw, (a * (vm - EL) - wad) / tauw))
+        dz = np.where(st == 1, -z + Isp - 10.0, -z / tauz)
+        dVT = np.where(st == 1, (VTMax - VT) - 0.4, (VTrest - VT) / tauVT)
+        dge, dgi = -ge / tau_gExc, -gi / tau_gInh
+        vm, vmean, ud, up = vm + DT * dvm, vmean + DT * dvmean, ud + DT * dud, up + DT * dup
+        x, wad, z, VT = x + DT * dx, wad + DT * dwad, z + DT * dz, VT + DT * dVT
+        ge, gi = ge + DT * dge, gi + DT * dgi
+        spike_var = np.where(st == 1, 1.0, 0.0)
+        st = np.where(st > 0, st - 1, 0.0)
+        fired = (vm > VT) & (st == 0)
+        vm, st, VT = np.where(fired, 29.0, vm), np.where(fired, 2.0, st), np.where(fired, VTMax, VT)
+        for i in np.flatnonzero(fired):
+            spikes[i].append(n)
+        for k, v in zip(ADEX_VARS, (vm, vmean, ud, up, x, wad, z, VT, gi_seen, spike_var, st)):
+            rec[k][n] = v
+    return rec, spikes
+
+
+@pytest.fixture(scope="module")
+def ref():
+    in_exc = np.tile(DRIVE, (T, 1))
+    in_exc[0] = 0.0                              # the first source spike (t = 0) arrives in step 1
+    in_inh = np.zeros((T, len(DRIVE)))
+    in_inh[np.array(INH_TIMES) + 1, INH_CELL] = INH_WEIGHT
+    rec, spikes = adex_reference(in_exc, in_inh)
+    return dict(rec=rec, spikes=spikes)
+
+
+def test_reference_drive_spans_regimes(ref):
+    """Silent, adapting and fast-firing cells: otherwise the comparison would prove little."""
+    counts = [len(s) for s in ref["spikes"]]
+    assert counts[0] == counts[1] == 0
+    assert all(c > 10 for c in counts[2:])
+    isi = np.diff(ref["spikes"][2])
+    assert isi[-1] > isi[0] + 20                 # spike-frequency adaptation
+
+
+def test_adex_voltage_trace_matches_reference(sim, ref):
+    np.testing.assert_allclose(sim["adex"]["vm"], ref["rec"]["vm"], rtol=1e-9, atol=0)
+
+
+@pytest.mark.parametrize("var", [v for v in ADEX_VARS if v != "vm"])
+def test_adex_other_variables_match_reference(sim, ref, var):
+    np.testing.assert_allclose(sim["adex"][var], ref["rec"][var], rtol=1e-9, atol=1e-12, err_msg=var)
+
+
+def test_adex_spike_times_and_rates(sim, ref):
+    assert sim["adex"]["spikes"] == ref["spikes"]
+    rates = [1000.0 * len(s) / T for s in sim["adex"]["spikes"]]
+    assert rates == [1000.0 * len(s) / T for s in ref["spikes"]]
+
+
+def test_adex_spike_shape(sim):
+    """After a spike at step t: vm = 29 at t, 29 + 3.462 at t+1, the state-1 formula at t+2;
+    VT = VTMax at t, one relaxation step at t+1, VTMax - 0.4 at t+2, then geometric decay to
+    VTrest with factor (1 - dt/tauVT); Spike = 1 at t+2 only; z = Isp - 10 at t+2."""
+    rec = sim["adex"]
+    n_checked = 0
+    for i, times in enumerate(sim["adex"]["spikes"]):
+        vm, VT, S, wad, z, x = (rec[k][:, i] for k in ("vm", "VT", "Spike", "wad", "z", "xtrace"))
+        expected_spike = np.zeros(T)
+        for t in times:
+            if t + 2 < T:
+                expected_spike[t + 2] = 1.0
+        np.testing.assert_array_equal(S, expected_spike)
+        for t, t_next in zip(times, times[1:] + [T]):
+            if t + 3 >= t_next or t + 3 >= T:
+                continue
+            g_exc, g_inh = DRIVE[i], rec["g_Inh"][t + 2, i]      # recorded as used in step t+2
+            assert vm[t] == 29.0 and VT[t] == VTMax
+            assert vm[t + 1] == pytest.approx(29.0 + 3.462, rel=1e-14)
+            assert VT[t + 1] == pytest.approx(VTMax + (VTrest - VTMax) / tauVT, rel=1e-14)
+            assert vm[t + 2] == pytest.approx(-51.75 + (Isp - (wad[t + 1] + b)) / C + g_exc - g_inh, rel=1e-12)
+            assert VT[t + 2] == pytest.approx(VTMax - 0.4, rel=1e-14)
+            assert z[t + 2] == pytest.approx(Isp - 10.0, rel=1e-14)
+            assert wad[t + 1] == wad[t] and wad[t + 2] == pytest.approx(wad[t + 1] + b / tauw, rel=1e-14)
+            assert x[t + 2] == pytest.approx(x[t + 1] + 1.0 / taux, rel=1e-14)
+            k = np.arange(t + 2, t_next)
+            np.testing.assert_allclose(VT[k], VTrest + (VTMax - 0.4 - VTrest) * (1 - DT / tauVT) ** (k - t - 2),
+                                       rtol=1e-12)
+            n_checked += 1
+    assert n_checked > 100
+
+
+def test_lgn_relay(sim):
+    """LGN spikes exactly one step after each source spike; Spike = 1 on the step after each
+    LGN spike; xtrace: += dt/taux on that step, else += -dt*xtrace/taux; g_exc held at EL."""
+    rec = sim["lgn"]
+    for j, src in enumerate(LGN_SRC):
+        expected = [s + 1 for s in src if s + 1 < T]
+        assert rec["spikes"][j] == expected
+        spike = np.zeros(T)
+        spike[[s + 1 for s in expected if s + 1 < T]] = 1.0
+        np.testing.assert_array_equal(rec["Spike"][:, j], spike)
+        x, xs = 0.0, np.empty(T)
+        for n in range(T):
+            x = x + DT / LGN_TAUX if spike[n] else x - DT * x / LGN_TAUX
+            xs[n] = x
+        np.testing.assert_allclose(rec["xtrace"][:, j], xs, rtol=1e-12, atol=1e-300)
+        # g_exc (recorded after spike delivery, see the module docstring): initial -70.6, then
+        # EL (bounded below by EL, reset to EL) plus 30 on each step that relays a spike.
+        g = np.full(T, LGN_EL)
+        g[expected] += 30.0
+        g[0] = -70.6
+        np.testing.assert_array_equal(rec["g_exc"][:, j], g)
+    # Closed form after the isolated source spike at 3 (LGN spike 4, Spike 5, next Spike 52).
+    k = np.arange(0, 47)
+    np.testing.assert_allclose(rec["xtrace"][5 + k, 1], (1 / LGN_TAUX) * (1 - 1 / LGN_TAUX) ** k, rtol=1e-12)
+    assert (rec["xtrace"][:5, 1] == 0.0).all()

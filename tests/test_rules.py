@@ -1,0 +1,375 @@
+"""Clopath and Vogels learning rules (MODEL_SPEC section 3) against independent numpy references.
+
+One ANNarchy network holds every test projection (literal and fast forms of both rules) and is
+compiled once per module (single-threaded); a second copy is compiled with num_threads=2 for the
+multi-thread test only. Each network lives in its own directory under pytest's tmp_path_factory.
+
+Step order assumed by the references (ANNarchy 5, dt = 1 ms, step n runs from t = n):
+  1. compute_psp: spikes emitted in step n-1 are delivered (g_target += w; Vogels pre-spike
+     weight update, then tracePre += 1);
+  2. neuron updates of step n (the prescribed post traces are evaluated at t = n; the LGN relay
+     spikes one step after its source; its Spike = 1 and its xtrace += 1/taux one step later);
+  3. synapse updates: Clopath dw = dt*(-LTD + LTP) from the values of step n, gates on the old w,
+     then w = max(w, 0); Vogels traces decay trace += dt*(-trace/taupre);
+  4. post-spike events of step n (Vogels: w update with the decayed tracePre, tracePost += 1).
+The weights are read after each step (simulate(1)), so ref[n] is w at the end of step n.
+"""
+import contextlib
+import sys
+
+import numpy as np
+import pytest
+
+from models.annarchy_env import prepare_environment
+
+prepare_environment()
+import ANNarchy as ann  # noqa: E402
+
+from models.neurons import LGNNeuron  # noqa: E402
+from models.parameters import ClopathParams, VogelsParams  # noqa: E402
+from rules import FastClopathProjection, FastVogelsProjection, clopath_synapse, vogels_synapse  # noqa: E402
+
+DT = 1.0
+T = 400                     # steps simulated
+LGN_WEIGHT = 30.0
+LGN_TAUX = 15.0             # MODEL_SPEC 2, LGN relay
+
+# --- Clopath drive -----------------------------------------------------------------------------
+# Source spike times of the 4 presynaptic relay cells (isolated spikes, consecutive pairs, bursts).
+_rng = np.random.default_rng(12345)
+SRC_TIMES = [
+    list(range(3, T - 5, 13)),
+    sorted(set(_rng.integers(1, T - 5, size=30).tolist())),
+    sorted({s + d for s in range(7, T - 10, 41) for d in (0, 1)}),
+    [20, 21, 22, 150, 151, 152, 153, 300],
+]
+N_PRE = len(SRC_TIMES)
+
+# Prescribed postsynaptic traces (closed form in t), one row per postsynaptic cell:
+#   vm = vb + va*sin(2*pi*(t + ph)/37)        vmean = 40 + 20*cos((t + ph)/50)
+#   umeanLTD = db + da*sin((t + ph)/23)       umeanLTP = -62 + 12*sin((t + ph)/31)
+# cell 0: LTD and LTP; cell 1: LTP only (umeanLTD <= -72 < thetaLTD);
+# cell 2: LTD only (vm <= -50 < thetaLTP).
+POST = dict(vb=[-60.0, -60.0, -60.0], va=[25.0, 25.0, 10.0], ph=[0.0, 7.0, 13.0],
+            db=[-65.0, -75.0, -65.0], da=[10.0, 3.0, 10.0])
+N_POST = 3
+
+PrescribedPost = ann.Neuron(
+    parameters="""
+        vb = -60.0
+        va = 25.0
+        ph = 0.0
+        db = -65.0
+        da = 10.0
+    """,
+    equations="""
+        vm = vb + va*sin(2*pi*(t + ph)/37.0)
+        vmean = 40.0 + 20.0*cos((t + ph)/50.0)
+        umeanLTD = db + da*sin((t + ph)/23.0)
+        umeanLTP = -62.0 + 12.0*sin((t + ph)/31.0)
+        gexc_seen = g_Exc
+    """,
+    spike="vm > 1000.0",
+    name="prescribed post (test)",
+)
+
+# Larger rates than the model's so that both LTD and LTP change the weights visibly.
+CLOPATH_A = ClopathParams(urefsquare=60.0, aLTD=0.004, aLTP=0.001, wMax=1.0)
+CLOPATH_B = ClopathParams(urefsquare=60.0, aLTD=0.004, aLTP=0.001, wMax=1.0, wMin=0.3)
+W_A = np.array([[0.5, 0.3, 0.8, 0.05],
+                [1.2, 0.9, 0.95, 0.4],     # 1.2 > wMax on the LTP-only cell: must not move
+                [0.01, 0.5, 0.003, 0.2]])  # small weights on the LTD-only cell: clipped at 0
+W_B = np.array([[0.5, 0.3, 0.8, 0.05],
+                [1.2, 0.9, 0.95, 0.4],
+                [0.25, 0.3, 0.31, 0.6]])   # <= wMin: frozen; 0.31 and 0.6 fall to just below wMin
+
+# --- Vogels drive ------------------------------------------------------------------------------
+VOGELS = VogelsParams(aPlus=0.3, Offset=0.9)   # hMin = 0, hMax = 0.5
+VPRE_TIMES = [[10, 11, 12, 60, 61, 62, 63, 100, 140],
+              [30, 80, 81, 120, 200],
+              [15, 50, 51, 52, 53, 54, 90, 139]]
+VPOST_FIRE = [[13, 14, 15, 16, 40, 81, 82, 101, 130, 141],
+              [13, 55, 56, 57, 58, 92, 121, 140, 201]]
+W_V = np.array([[0.2, 0.4, 0.1],
+                [0.3, 0.05, 0.45]])
+
+FiredPost = ann.Neuron(
+    equations="""
+        dfire/dt = 0.0 : init=0.0
+        ginh_seen = g_Inh
+    """,
+    spike="fire > 0.5",
+    reset="fire = 0.0",
+    name="post fired on command (test)",
+)
+
+
+@contextlib.contextmanager
+def _clean_argv():
+    """ANNarchy parses sys.argv when compiling: hide pytest's arguments."""
+    saved = sys.argv
+    sys.argv = [saved[0] if saved else "pytest"]
+    try:
+        yield
+    finally:
+        sys.argv = saved
+
+
+def _run(directory, num_threads):
+    """Build, compile and simulate the test network; return every trajectory."""
+    net = ann.Network(dt=DT, seed=1)
+    net.config(num_threads=num_threads)
+    src = net.create(ann.SpikeSourceArray(spike_times=[list(map(float, s)) for s in SRC_TIMES]))
+    lgn = net.create(geometry=N_PRE, neuron=LGNNeuron, name="LGN")
+    net.connect(src, lgn, "exc").one_to_one(weights=LGN_WEIGHT)
+    post = net.create(geometry=N_POST, neuron=PrescribedPost, name="Post")
+    for key, values in POST.items():
+        setattr(post, key, np.array(values))
+
+    projs = {}
+    for tag, params, w0 in (("A", CLOPATH_A, W_A), ("B", CLOPATH_B, W_B)):
+        lit = net.connect(lgn, post, "Exc", synapse=clopath_synapse(params), name=f"clo_lit_{tag}")
+        lit.from_matrix(w0, storage_format="dense")
+        fast = FastClopathProjection(lgn, post, "Exc", params, name=f"clo_fast_{tag}", net_id=net.id)
+        fast.from_matrix(w0, storage_format="dense")
+        projs[f"clo_lit_{tag}"], projs[f"clo_fast_{tag}"] = lit, fast
+
+    vpre = net.create(ann.SpikeSourceArray(spike_times=[list(map(float, s)) for s in VPRE_TIMES]))
+    vpost = {}
+    for variant in ("lit", "fast"):
+        vpost[variant] = net.create(geometry=len(VPOST_FIRE), neuron=FiredPost, name=f"VPost_{variant}")
+    vl = net.connect(vpre, vpost["lit"], "Inh", synapse=vogels_synapse(VOGELS), name="vog_lit")
+    vl.from_matrix(W_V, storage_format="dense")
+    vf = FastVogelsProjection(vpre, vpost["fast"], "Inh", VOGELS, name="vog_fast", net_id=net.id)
+    vf.from_matrix(W_V, storage_format="dense")
+    projs["vog_lit"], projs["vog_fast"] = vl, vf
+
+    mon_post = net.monitor(post, ["vm", "vmean", "umeanLTD", "umeanLTP"])
+    mon_lgn = net.monitor(lgn, ["Spike", "xtrace"])
+    mon_v = {k: net.monitor(p, ["ginh_seen"]) for k, p in vpost.items()}
+
+    directory.mkdir(parents=True, exist_ok=True)
+    with _clean_argv():
+        net.compile(directory=str(directory), silent=True)
+
+    fire = np.zeros((T, len(VPOST_FIRE)))
+    for i, times in enumerate(VPOST_FIRE):
+        fire[times, i] = 1.0
+    w = {name: np.empty((T,) + np.shape(proj.w)) for name, proj in projs.items()}
+    for n in range(T):
+        for p in vpost.values():
+            p.fire = fire[n]
+        net.simulate(1)
+        for name, proj in projs.items():
+            w[name][n] = np.asarray(proj.w, dtype=np.float64)
+    out = dict(w=w, post={k: np.asarray(v) for k, v in mon_post.get().items()},
+               lgn={k: np.asarray(v) for k, v in mon_lgn.get().items()},
+               ginh={k: np.asarray(m.get("ginh_seen")) for k, m in mon_v.items()},
+               directory=directory)
+    return out
+
+
+@pytest.fixture(scope="module")
+def run1(tmp_path_factory):
+    return _run(tmp_path_factory.mktemp("rules_st") / "build", num_threads=1)
+
+
+@pytest.fixture(scope="module")
+def run2(tmp_path_factory):
+    return _run(tmp_path_factory.mktemp("rules_omp") / "build", num_threads=2)
+
+
+# --- numpy references, written from MODEL_SPEC sections 2 and 3 --------------------------------
+def prescribed_post(t):
+    """The closed-form post traces at times t (array), shape (len(t), N_POST) each."""
+    t = np.asarray(t, dtype=np.float64)[:, None]
+    vb, va, ph, db, da = (np.array(POST[k])[None, :] for k in ("vb", "va", "ph", "db", "da"))
+    return dict(vm=vb + va * np.sin(2 * np.pi * (t + ph) / 37.0),
+                vmean=40.0 + 20.0 * np.cos((t + ph) / 50.0),
+                umeanLTD=db + da * np.sin((t + ph) / 23.0),
+                umeanLTP=-62.0 + 12.0 * np.sin((t + ph) / 31.0))
+
+
+def lgn_spike_and_trace(src_times):
+    """Spike and xtrace of relay cells driven by sources at src_times (MODEL_SPEC 2):
+    relay spike one step after the source, Spike = 1 on the step after the relay spike,
+    xtrace += dt/taux on that step, else xtrace += -dt*xtrace/taux."""
+    spike = np.zeros((T, len(src_times)))
+    for j, times in enumerate(src_times):
+        for s in times:
+            if s + 2 < T:
+                spike[s + 2, j] = 1.0
+    x = np.zeros(len(src_times))
+    xtrace = np.empty_like(spike)
+    for n in range(T):
+        x = np.where(spike[n] == 1.0, x + DT / LGN_TAUX, x - DT * x / LGN_TAUX)
+        xtrace[n] = x
+    return spike, xtrace
+
+
+def clopath_reference(params, w0, spike, xtrace, post):
+    """dw = dt*(-LTD + LTP); LTD gated by w > wMin, LTP by w < wMax (old w); then w >= 0.
+    Returns the trajectory and per-step masks of where LTD / LTP / clipping acted."""
+    p = params
+    w = w0.astype(np.float64).copy()
+    traj, ltd_on, ltp_on, clipped = (np.empty((T,) + w.shape) for _ in range(4))
+    for n in range(T):
+        ltd = p.aLTD * (post["vmean"][n] / p.urefsquare)[:, None] * spike[n][None, :] \
+            * np.maximum(post["umeanLTD"][n] - p.thetaLTD, 0.0)[:, None]
+        ltp = p.aLTP * np.maximum(post["vm"][n] - p.thetaLTP, 0.0)[:, None] * xtrace[n][None, :] \
+            * np.maximum(post["umeanLTP"][n] - p.thetaLTD, 0.0)[:, None]
+        ltd = np.where(w > p.wMin, ltd, 0.0)
+        ltp = np.where(w < p.wMax, ltp, 0.0)
+        new = w + DT * (-ltd + ltp)
+        clipped[n] = new < 0.0
+        w = np.maximum(new, 0.0)
+        traj[n], ltd_on[n], ltp_on[n] = w, ltd > 0, ltp > 0
+    return traj, ltd_on.astype(bool), ltp_on.astype(bool), clipped.astype(bool)
+
+
+def vogels_reference(p, w0, pre_times, post_fire):
+    """Vogels iSTDP, (1 + w) variant, per synapse, in the step order of the module docstring.
+    Returns the weight trajectory, the g_Inh delivered each step, and the clip events."""
+    n_post, n_pre = w0.shape
+    w = w0.astype(np.float64).copy()
+    tpre = np.zeros((n_post, n_pre))
+    tpost = np.zeros((n_post, n_pre))
+    traj = np.empty((T, n_post, n_pre))
+    g = np.zeros((T, n_post))
+    clip_low = clip_high = 0
+    for n in range(T):
+        for j in range(n_pre):
+            if n - 1 in pre_times[j]:          # pre spike of step n-1 arrives in step n
+                for i in range(n_post):
+                    g[n, i] += w[i, j]
+                    new = w[i, j] + p.aPlus * (tpost[i, j] - p.Offset) * (1.0 + w[i, j])
+                    clip_low += new < p.hMin
+                    clip_high += new > p.hMax
+                    w[i, j] = min(max(new, p.hMin), p.hMax)
+                    tpre[i, j] += 1.0
+        tpre += DT * (-tpre / p.taupre)
+        tpost += DT * (-tpost / p.taupre)
+        for i in range(n_post):
+            if n in post_fire[i]:
+                for j in range(n_pre):
+                    new = w[i, j] + p.aPlus * tpre[i, j] * (1.0 + w[i, j])
+                    clip_low += new < p.hMin
+                    clip_high += new > p.hMax
+                    w[i, j] = min(max(new, p.hMin), p.hMax)
+                    tpost[i, j] += 1.0
+        traj[n] = w
+    return traj, g, clip_low, clip_high
+
+
+# --- Clopath -----------------------------------------------------------------------------------
+def test_prescribed_drive_is_what_the_reference_assumes(run1):
+    """The post traces seen in step n are the closed forms at t = n; the relay's Spike/xtrace
+    follow MODEL_SPEC 2 (so the weight comparisons below test the rule alone)."""
+    ref = prescribed_post(np.arange(T))
+    for key in ref:
+        np.testing.assert_allclose(run1["post"][key], ref[key], rtol=1e-12, atol=1e-12, err_msg=key)
+    spike, xtrace = lgn_spike_and_trace(SRC_TIMES)
+    np.testing.assert_array_equal(run1["lgn"]["Spike"], spike)
+    np.testing.assert_allclose(run1["lgn"]["xtrace"], xtrace, rtol=1e-12, atol=1e-15)
+    # The drive opens both gates: vm crosses thetaLTP on cells 0 and 1, never on cell 2.
+    assert (ref["vm"][:, 0] > CLOPATH_A.thetaLTP).any() and (ref["vm"][:, 0] < CLOPATH_A.thetaLTP).any()
+    assert (ref["vm"][:, 2] < CLOPATH_A.thetaLTP).all()
+    assert (ref["umeanLTD"][:, 1] < CLOPATH_A.thetaLTD).all()
+
+
+@pytest.mark.parametrize("variant", ["lit", "fast"])
+@pytest.mark.parametrize("tag,params,w0", [("A", CLOPATH_A, W_A), ("B", CLOPATH_B, W_B)])
+def test_clopath_matches_numpy_reference(run1, variant, tag, params, w0):
+    """Weight after every step equals the numpy Euler integration (relative error <= 1e-6)."""
+    spike, xtrace = lgn_spike_and_trace(SRC_TIMES)
+    ref, ltd_on, ltp_on, _ = clopath_reference(params, w0, spike, xtrace, prescribed_post(np.arange(T)))
+    got = run1["w"][f"clo_{variant}_{tag}"]
+    # The drive must make both terms act (otherwise the comparison would prove little).
+    assert ltd_on.sum() > 50 and ltp_on.sum() > 50
+    assert np.abs(ref[-1] - w0).max() > 0.1
+    np.testing.assert_allclose(got, ref, rtol=1e-6, atol=1e-12)
+
+
+def test_clopath_bounds(run1):
+    """w >= 0 (clipped at 0 when LTD overshoots); LTP off at w >= wMax; LTD off at w <= wMin."""
+    spike, xtrace = lgn_spike_and_trace(SRC_TIMES)
+    post = prescribed_post(np.arange(T))
+    for variant in ("lit", "fast"):
+        wa = run1["w"][f"clo_{variant}_A"]
+        wb = run1["w"][f"clo_{variant}_B"]
+        assert (wa >= 0.0).all() and (wb >= 0.0).all()
+        # Small weights on the LTD-only cell: LTD overshoots 0 -> clipped to exactly 0, stays there.
+        _, _, _, clipped = clopath_reference(CLOPATH_A, W_A, spike, xtrace, post)
+        for j in (0, 2):
+            first = np.argmax(clipped[:, 2, j])
+            assert clipped[first, 2, j], "the drive must push the small weight below 0"
+            assert (wa[:first, 2, j] > 0.0).all() and (wa[first:, 2, j] == 0.0).all()
+        # Above wMax on the LTP-only cell (no LTD there): frozen at its initial value.
+        assert (wa[:, 1, 0] == W_A[1, 0]).all() and (wb[:, 1, 0] == W_B[1, 0]).all()
+        # Weights that grow through wMax: once >= wMax they never change again (no LTD on cell 1).
+        for j in (1, 2):
+            w = wa[:, 1, j]
+            k = np.argmax(w >= CLOPATH_A.wMax)
+            assert w[k] >= CLOPATH_A.wMax and (w[:k] < CLOPATH_A.wMax).all()
+            assert (w[k:] == w[k]).all()
+        # wMin = 0.3 on the LTD-only cell: w <= wMin never moves; w > wMin falls once below it
+        # and then stays; 0.6 is also driven below wMin.
+        assert (wb[:, 2, 0] == 0.25).all() and (wb[:, 2, 1] == 0.3).all()
+        for j in (2, 3):
+            w = wb[:, 2, j]
+            k = np.argmax(w <= CLOPATH_B.wMin)
+            assert w[k] < CLOPATH_B.wMin and (w[:k] > CLOPATH_B.wMin).all()
+            assert (w[k:] == w[k]).all() and w[k] > 0.0
+
+
+def test_clopath_fast_equals_literal_bitwise(run1):
+    for tag in ("A", "B"):
+        assert np.array_equal(run1["w"][f"clo_fast_{tag}"], run1["w"][f"clo_lit_{tag}"]), tag
+
+
+# --- Vogels ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("variant", ["lit", "fast"])
+def test_vogels_matches_hand_computation(run1, variant):
+    """Weights after every step and g_Inh delivered equal the event-by-event reference (1e-12)."""
+    ref, g, clip_low, clip_high = vogels_reference(VOGELS, W_V, VPRE_TIMES, VPOST_FIRE)
+    assert clip_low > 0 and clip_high > 0, "the schedule must clip at both hMin and hMax"
+    assert (ref == VOGELS.hMin).any() and (ref == VOGELS.hMax).any()
+    np.testing.assert_allclose(run1["w"][f"vog_{variant}"], ref, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(run1["ginh"][variant], g, rtol=1e-12, atol=1e-12)
+
+
+def test_vogels_first_events_by_hand(run1):
+    """Synapse (post 0, pre 0), written out: pre spikes emitted at 10, 11, 12 (arrive 11, 12, 13),
+    post 0 fires at 13, 14, 15, 16; no post activity before, so tracePost = 0 at 11-13."""
+    a, off, tau = VOGELS.aPlus, VOGELS.Offset, VOGELS.taupre
+    d = 1.0 - 1.0 / tau
+    w = 0.2
+    w = max(0.0, w + a * (0.0 - off) * (1 + w))              # step 11: 0.2 - 0.324 -> 0
+    assert w == 0.0
+    tpre = 1.0 * d                                            # +1, then one decay
+    w = max(0.0, w + a * (0.0 - off) * (1 + w))              # step 12: 0 - 0.27 -> 0
+    tpre = (tpre + 1.0) * d
+    w = max(0.0, w + a * (0.0 - off) * (1 + w))              # step 13: pre arrives ...
+    tpre = (tpre + 1.0) * d
+    assert w == 0.0 and tpre == pytest.approx(d + d**2 + d**3, rel=1e-15)
+    w = min(0.5, w + a * tpre * (1 + w))                     # ... and post fires: 0.73 -> hMax
+    assert w == 0.5
+    expected = {11: 0.0, 12: 0.0, 13: w, 14: 0.5}            # step 14: post again, stays at hMax
+    for variant in ("lit", "fast"):
+        got = run1["w"][f"vog_{variant}"][:, 0, 0]
+        for step, value in expected.items():
+            assert got[step] == pytest.approx(value, rel=1e-12, abs=1e-15), (variant, step)
+
+
+def test_vogels_fast_equals_literal_bitwise(run1):
+    assert np.array_equal(run1["w"]["vog_fast"], run1["w"]["vog_lit"])
+    assert np.array_equal(run1["ginh"]["fast"], run1["ginh"]["lit"])
+
+
+# --- threads -----------------------------------------------------------------------------------
+def test_fast_rules_thread_count_invariant(run1, run2):
+    """num_threads=2 (OpenMP code path) gives bit-identical trajectories to num_threads=1."""
+    generated = "".join(p.read_text() for p in run2["directory"].rglob("proj*.hpp"))
+    assert "clopath_step(tid, nt)" in generated and "vogels_step(tid, nt)" in generated
+    for name in run1["w"]:
+        assert np.array_equal(run2["w"][name], run1["w"][name]), name
