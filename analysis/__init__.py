@@ -9,3 +9,10 @@
 
 Nothing here imports ANNarchy: the analyses read weight snapshots and rate arrays.
 """
+
+# Analysis driver (simulates a frozen copy of the trained network; imports ANNarchy
+# only when a network is built, so importing this package stays ANNarchy-free):
+# - ``responses``: stimuli -> ON/OFF rates, frozen network of a snapshot, spike counts.
+# - ``figures``: the figures of the analysis report.
+# - ``analyze``: ``python analyze.py OUT_DIR``: Gabor fits, orientation tuning,
+#   sparseness, STA -> figures, metrics.json and report.md.

@@ -130,6 +130,13 @@ def check_output_folder(out_dir: Path, layer, overwrite: bool) -> None:
         probe = out_dir / ".write_test"
         probe.write_bytes(b"ok")
         probe.unlink()
+        if found:   # --overwrite: drop the earlier run's snapshots, or stale steps would survive
+            from models.io import snapshot_steps
+            (out_dir / "run.json").unlink(missing_ok=True)
+            for rel in layer.snapshot_shapes():
+                sub, stem = os.path.split(rel)
+                for step in snapshot_steps(out_dir / sub, stem):
+                    (out_dir / sub / f"{stem}_{step}.txt").unlink()
     except OSError as exc:
         raise UsageError(f"{out_dir}: output folder is not writable ({exc.strerror or exc})")
 

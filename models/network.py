@@ -101,7 +101,10 @@ class V1Network:
         delays = self._delays(spec)
         if spec.delay is not None:
             self.delays[spec.name] = delays
-        proj.from_matrix(self._draw_matrix(spec, spec.w_init), delays=delays, storage_format="dense")
+        # Dense storage (contiguous rows) everywhere except with non-uniform delays,
+        # which ANNarchy supports only in LIL.
+        storage = "lil" if spec.delay is not None else "dense"
+        proj.from_matrix(self._draw_matrix(spec, spec.w_init), delays=delays, storage_format=storage)
         return proj
 
     def _draw_matrix(self, spec: ProjectionSpec, bounds):

@@ -69,9 +69,16 @@ _CLOPATH_STEP = """
     int last_k[%(n_pre)d];                      // k of the last update of column j
     double X[%(n_pre)d];                        // x_j at that update
     long int base_t = -1;                       // step that ends the previous period
+    long int eager_until[%(n_pre)d];            // column j is kept current until this step
     bool clopath_ready = false;
 
+    // All-to-all connectivity: row i holds presynaptic ranks 0..n_pre-1 in order.
+    inline double& W(const int i, const int j) { return %(w_access)s; }
+
     void clopath_init(const int tid) {
+        // Every thread has evaluated the entry condition on the same state before any
+        // thread writes it (OpenMP: the whole step runs inside one parallel region).
+        #pragma omp barrier
         if (tid == 0) {
             q = 1.0 - dt / pop%(pre)s->taux;
             qpow[0] = qinv[0] = 1.0;
@@ -79,7 +86,9 @@ _CLOPATH_STEP = """
             for (int i = 0; i < %(n_post)d; i++) C[0][i] = 0.0;
             // Entered at step t: the previous step closes an (empty) period.
             base_t = t - 1;
-            for (int j = 0; j < %(n_pre)d; j++) { last_k[j] = 0; X[j] = pop%(pre)s->xtrace[j] / q; }
+            for (int j = 0; j < %(n_pre)d; j++) {
+                last_k[j] = 0; X[j] = pop%(pre)s->xtrace[j] / q; eager_until[j] = t - 1;
+            }%(check_rows)s
             clopath_ready = true;
         }
         #pragma omp barrier
@@ -88,7 +97,7 @@ _CLOPATH_STEP = """
     // Bring synapse (i, j) from the end of step a to the end of step b of the period (LTP only).
     inline void flush(const int i, const int j, const int a, const int b, const double _dt) {
         if (b <= a) return;
-        double &w_ij = w[i*%(n_pre)d + j];
+        double &w_ij = W(i, j);
         if (!(w_ij < wMax)) return;                 // LTP off; nothing else acts in between
         const double dC = C[b][i] - C[a][i];
         if (dC == 0.0) return;
@@ -100,7 +109,7 @@ _CLOPATH_STEP = """
 
     // The literal update of synapse (i, j) at this step, in ANNarchy's operation order.
     inline void literal(const int i, const int j, const double _dt) {
-        double &w_ij = w[i*%(n_pre)d + j];
+        double &w_ij = W(i, j);
         double ltd = (w_ij > wMin ? pop%(post)s->vmean[i]*pop%(pre)s->Spike[j]*aLTD*positive(pop%(post)s->umeanLTD[i] - thetaLTD)/urefsquare : 0.0);
         double ltp = (w_ij < wMax ? pop%(pre)s->xtrace[j]*aLTP*positive(pop%(post)s->umeanLTP[i] - thetaLTD)*positive(pop%(post)s->vm[i] - thetaLTP) : 0.0);
         w_ij += _dt*(-ltd + ltp);
@@ -119,14 +128,18 @@ _CLOPATH_STEP = """
             A[k][i] = a_i;
             C[k][i] = C[k-1][i] + a_i * qpow[k];
         }
-        // Columns updated at this step: Spike = 1 (literal update), spiked now (their
-        // weights are transmitted next step), or all of them at the end of a period.
+        // Columns updated at this step: Spike = 1 (literal update); spiked within the
+        // last max_delay steps (their weights are transmitted up to max_delay steps
+        // later and must be current then); all of them at the end of a period.
         static thread_local std::vector<int> spike_cols, sent_cols;
+        static thread_local std::vector<char> sent(%(n_pre)d, 0);
         spike_cols.clear(); sent_cols.clear();
-        for (int j = 0; j < %(n_pre)d; j++)
+        for (int j : pop%(pre)s->spiked) sent[j] = 1;
+        for (int j = 0; j < %(n_pre)d; j++) {
             if (pop%(pre)s->Spike[j] != 0.0) spike_cols.push_back(j);
-        for (int j : pop%(pre)s->spiked)
-            if (pop%(pre)s->Spike[j] == 0.0) sent_cols.push_back(j);
+            else if (sent[j] || eager_until[j] >= t) sent_cols.push_back(j);
+        }
+        for (int j : pop%(pre)s->spiked) sent[j] = 0;
 
         for (int i = tid; i < %(n_post)d; i += nt) {
             for (int j : spike_cols) {
@@ -142,6 +155,7 @@ _CLOPATH_STEP = """
         }
         #pragma omp barrier
         if (tid == 0) {
+            for (int j : pop%(pre)s->spiked) eager_until[j] = t + %(max_delay)d - 1;
             if (period_end) {
                 base_t = t;
                 for (int j = 0; j < %(n_pre)d; j++) { last_k[j] = 0; X[j] = pop%(pre)s->xtrace[j]; }
@@ -184,16 +198,32 @@ class FastClopathProjection(SpecificProjection):
                                      net_id=self.net_id if net_id is None else net_id)
 
     def _generate_code(self, call: str):
-        if self._storage_format != "dense":
-            raise ValueError(f"{self.name}: the fast Clopath projection needs storage_format='dense'")
         if self.pre is self.post:
             raise ValueError(f"{self.name}: the fast Clopath projection needs all-to-all between two populations")
+        if self._storage_format == "dense":
+            w_access, check_rows = f"w[i*{self.pre.size} + j]", ""
+        elif self._storage_format == "lil":
+            # LIL (needed for non-uniform delays): rows must be complete and in rank order.
+            w_access = "w[i][j]"
+            check_rows = f"""
+            for (int i = 0; i < (int)post_rank.size(); i++) {{
+                bool ok = post_rank[i] == i && (int)pre_rank[i].size() == {self.pre.size};
+                for (int j = 0; ok && j < {self.pre.size}; j++) ok = pre_rank[i][j] == j;
+                if (!ok) {{ std::cerr << "{self.name}: fast Clopath needs complete all-to-all rows" << std::endl; std::abort(); }}
+            }}"""
+        else:
+            raise ValueError(f"{self.name}: the fast Clopath projection needs dense or lil storage")
         self._specific_template["declare_additional"] = _CLOPATH_STEP % dict(
             pre=self.pre.id, post=self.post.id, n_pre=self.pre.size, n_post=self.post.size,
-            period=self.flush_period)
+            period=self.flush_period, w_access=w_access, check_rows=check_rows,
+            max_delay=self._max_delay_steps())
         for var in self.synapse_type.description["variables"]:
             if var["name"] == "plasticity_step":
                 var["cpp"] = call
+
+    def _max_delay_steps(self) -> int:
+        """Longest axonal delay in steps (1 without delays: transmitted on the next step)."""
+        return max(1, self.max_delay)   # ANNarchy stores it in steps
 
     def _generate_st(self):
         self._generate_code("clopath_step(0, 1);")

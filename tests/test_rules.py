@@ -13,6 +13,9 @@ Step order assumed by the references (ANNarchy 5, dt = 1 ms, step n runs from t 
      then w = max(w, 0); Vogels traces decay trace += dt*(-trace/taupre);
   4. post-spike events of step n (Vogels: w update with the decayed tracePre, tracePost += 1).
 The weights are read after each step (simulate(1)), so ref[n] is w at the end of step n.
+The fast Clopath projection brings its weights up to date every `flush_period` steps: it is
+tested with flush_period = 1 (current after every step) and LAZY_PERIOD (compared at the ends
+of its periods, where it must be current).
 """
 import contextlib
 import sys
@@ -31,6 +34,8 @@ from rules import FastClopathProjection, FastVogelsProjection, clopath_synapse, 
 
 DT = 1.0
 T = 400                     # steps simulated
+LAZY_PERIOD = 50            # flush period of the lazily updated fast Clopath projection
+PERIOD_ENDS = np.arange(LAZY_PERIOD - 1, T, LAZY_PERIOD)   # steps after which it is current
 LGN_WEIGHT = 30.0
 LGN_TAUX = 15.0             # MODEL_SPEC 2, LGN relay
 
@@ -130,9 +135,12 @@ def _run(directory, num_threads):
     for tag, params, w0 in (("A", CLOPATH_A, W_A), ("B", CLOPATH_B, W_B)):
         lit = net.connect(lgn, post, "Exc", synapse=clopath_synapse(params), name=f"clo_lit_{tag}")
         lit.from_matrix(w0, storage_format="dense")
-        fast = FastClopathProjection(lgn, post, "Exc", params, name=f"clo_fast_{tag}", net_id=net.id)
-        fast.from_matrix(w0, storage_format="dense")
-        projs[f"clo_lit_{tag}"], projs[f"clo_fast_{tag}"] = lit, fast
+        projs[f"clo_lit_{tag}"] = lit
+        for variant, period in (("fast", 1), ("lazy", LAZY_PERIOD)):
+            fast = FastClopathProjection(lgn, post, "Exc", params, period, name=f"clo_{variant}_{tag}",
+                                         net_id=net.id)
+            fast.from_matrix(w0, storage_format="dense")
+            projs[f"clo_{variant}_{tag}"] = fast
 
     vpre = net.create(ann.SpikeSourceArray(spike_times=[list(map(float, s)) for s in VPRE_TIMES]))
     vpost = {}
@@ -277,13 +285,16 @@ def test_prescribed_drive_is_what_the_reference_assumes(run1):
     assert (ref["umeanLTD"][:, 1] < CLOPATH_A.thetaLTD).all()
 
 
-@pytest.mark.parametrize("variant", ["lit", "fast"])
+@pytest.mark.parametrize("variant", ["lit", "fast", "lazy"])
 @pytest.mark.parametrize("tag,params,w0", [("A", CLOPATH_A, W_A), ("B", CLOPATH_B, W_B)])
 def test_clopath_matches_numpy_reference(run1, variant, tag, params, w0):
-    """Weight after every step equals the numpy Euler integration (relative error <= 1e-6)."""
+    """Weight after every step (lazy form: after every period) equals the numpy Euler
+    integration (relative error <= 1e-6)."""
     spike, xtrace = lgn_spike_and_trace(SRC_TIMES)
     ref, ltd_on, ltp_on, _ = clopath_reference(params, w0, spike, xtrace, prescribed_post(np.arange(T)))
     got = run1["w"][f"clo_{variant}_{tag}"]
+    if variant == "lazy":
+        got, ref = got[PERIOD_ENDS], ref[PERIOD_ENDS]
     # The drive must make both terms act (otherwise the comparison would prove little).
     assert ltd_on.sum() > 50 and ltp_on.sum() > 50
     assert np.abs(ref[-1] - w0).max() > 0.1
@@ -322,9 +333,28 @@ def test_clopath_bounds(run1):
             assert (w[k:] == w[k]).all() and w[k] > 0.0
 
 
-def test_clopath_fast_equals_literal_bitwise(run1):
+def test_clopath_fast_equals_literal(run1):
+    """The fast forms sum the same terms in another order: equal to 1e-9 relative, and the
+    lazy form also at every period end (where its weights are current)."""
     for tag in ("A", "B"):
-        assert np.array_equal(run1["w"][f"clo_fast_{tag}"], run1["w"][f"clo_lit_{tag}"]), tag
+        lit = run1["w"][f"clo_lit_{tag}"]
+        np.testing.assert_allclose(run1["w"][f"clo_fast_{tag}"], lit, rtol=1e-9, atol=1e-15)
+        np.testing.assert_allclose(run1["w"][f"clo_lazy_{tag}"][PERIOD_ENDS], lit[PERIOD_ENDS],
+                                   rtol=1e-9, atol=1e-15)
+
+
+def test_clopath_lazy_bounds(run1):
+    """At period ends the lazy form respects the bounds like the literal one: w >= 0, a weight
+    above wMax without LTD is frozen, and a weight that reached wMax stays there."""
+    for tag, w0 in (("A", W_A), ("B", W_B)):
+        w = run1["w"][f"clo_lazy_{tag}"][PERIOD_ENDS]
+        assert (w >= 0.0).all()
+        assert (w[:, 1, 0] == w0[1, 0]).all()
+    lit = run1["w"]["clo_lit_A"][PERIOD_ENDS]
+    lazy = run1["w"]["clo_lazy_A"][PERIOD_ENDS]
+    reached = lit[:, 1, 1:3] >= CLOPATH_A.wMax
+    assert reached.any(), "the drive must take a weight through wMax inside a period"
+    np.testing.assert_allclose(lazy[:, 1, 1:3][reached], lit[:, 1, 1:3][reached], rtol=1e-12)
 
 
 # --- Vogels ------------------------------------------------------------------------------------

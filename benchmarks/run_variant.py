@@ -1,0 +1,90 @@
+"""One benchmark run in a fresh process: train a layer for N patches, print JSON.
+
+Used by ``benchmarks/bench.py``; runs the package's real training loop
+(ON/OFF balance, rate recording, snapshots at 0 and at the end only) so the
+figures are what users get. Reports wall time of the loop, model time, steps
+per second, peak resident memory (VmHWM) and the resident memory at the middle
+and the end of the run (to show it stays flat), the mean E/I rates and the mean
+and standard deviation of every plastic weight matrix at the end.
+"""
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def _status_kib(field):
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--layer", choices=("L4", "L2_3"), required=True)
+    parser.add_argument("--variant", choices=("fast", "literal"), required=True)
+    parser.add_argument("--patches", type=int, required=True)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--images", default=str(ROOT.parent / "shared" / "data" / "IMAGES.mat"))
+    parser.add_argument("--l4", default=None, help="layer-4 output folder (L2_3 only)")
+    parser.add_argument("--out", default=None, help="keep the run's outputs here")
+    args = parser.parse_args(argv)
+
+    from models.annarchy_env import prepare_environment
+    prepare_environment([])
+    import numpy as np
+    from input.images import load_images
+    from input.patches import PatchSampler
+    from models.layers import LAYER4, LAYER23
+    from models.network import V1Network
+    from models.training import Schedule, Trainer
+
+    layer = LAYER4 if args.layer == "L4" else LAYER23
+    network = V1Network(layer.populations, layer.projections, variant=args.variant, seed=args.seed,
+                        num_threads=args.threads,
+                        build_dir=ROOT / "build" / f"bench-{layer.name}-{args.variant}-j{args.threads}")
+    network.compile()
+    if layer.frozen_from is not None:
+        from models.layer_io import load_frozen_weights
+        for name, matrix in load_frozen_weights(layer.frozen_from, Path(args.l4), None)["weights"].items():
+            network.set_weights(name, matrix)
+    sampler = PatchSampler(load_images(args.images), rng=np.random.default_rng([args.seed, 0]))
+    out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="v1bench-"))
+    schedule = Schedule.for_run(args.patches, args.patches, layer.normalize_every)
+    trainer = Trainer(layer, network, sampler, schedule, out, progress=False)
+
+    rss_mid = {}
+    present = network.present
+
+    def present_and_sample(rates, *a, **k):
+        present(rates, *a, **k)
+        if trainer.patch + 1 == args.patches // 2:
+            rss_mid["kib"] = _status_kib("VmRSS")
+    network.present = present_and_sample
+    timing = trainer.run()
+
+    exc, inh = layer.rate_populations
+    rates = trainer.rates.arrays()
+    result = dict(
+        layer=layer.name, variant=args.variant, patches=args.patches, threads=args.threads, seed=args.seed,
+        wall_s=timing["wall_time_s"], model_s=timing["model_time_s"],
+        model_per_wall=timing["model_per_wall"],
+        steps_per_s=timing["model_time_s"] * 1000.0 / timing["wall_time_s"],
+        peak_rss_mib=_status_kib("VmHWM") / 1024.0,
+        rss_mid_mib=rss_mid.get("kib", 0) / 1024.0, rss_end_mib=_status_kib("VmRSS") / 1024.0,
+        rate_E=float(rates[exc].mean()), rate_I=float(rates[inh].mean()),
+        weights={s.name: [float(network.weights(s.name).mean()), float(network.weights(s.name).std())]
+                 for s in layer.plastic},
+        out=str(out),
+    )
+    print("RESULT " + json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,448 @@
+"""End-to-end tests: the real scripts ``ann_L4.py``, ``ann_L2_3.py`` and ``rezeptiv.py``
+run as subprocesses on the shared training images (MODEL_SPEC sections 4-6).
+
+Runs are tiny (24 layer-4 patches, 16 layer-2/3 patches). Every layer compiles once,
+into one build folder per layer shared by the whole module; later runs with the same
+thread count reuse that build. The error cases stop before ANNarchy is imported, so
+they need no compile (checked: their build folder is never created).
+"""
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.io
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+from models.io import sha256_of_array  # noqa: E402
+
+IMAGES = REPO_ROOT.parent / "shared" / "data" / "IMAGES.mat"
+if not IMAGES.is_file():
+    pytest.skip(f"training images {IMAGES} not available", allow_module_level=True)
+
+SEED = 11
+THREADS = 1
+L4_PATCHES, L23_PATCHES, SAVE_EVERY = 24, 16, 8
+L4_STEPS = (0, 8, 16, 24)
+L23_STEPS = (0, 8, 16)
+
+L4_FILES = {            # "<subfolder>/<stem>" -> shape (MODEL_SPEC 4)
+    "excitatory/V1weight": (324, 648),
+    "excitatory/InhibW": (81, 648),
+    "V1toIN/V1toIN": (81, 324),
+    "inhibitory/INtoV1": (324, 81),
+    "inhibitory/INLat": (81, 80),
+}
+L23_FILES = {           # MODEL_SPEC 5
+    "excitatory/V2weight": (324, 324),
+    "excitatory/V2toIN2": (81, 324),
+    "excitatory/V1toIN2": (81, 324),
+    "inhibitory/IN2toV2": (324, 81),
+    "inhibitory/IN2Lat": (81, 80),
+}
+L23_DELAYS = {"excitatory/V1toV2_Delay.txt": (324, 324), "excitatory/V2toIN2_Delay.txt": (81, 324)}
+
+RUN_TIMEOUT = 420       # s, one run including a compile on a busy 2-core machine
+ERROR_TIMEOUT = 60      # s, an error case (no compile)
+
+
+def _env():
+    env = dict(os.environ)
+    env.update(MPLBACKEND="Agg", PYTHONUNBUFFERED="1", TQDM_DISABLE="1", PYTHONDONTWRITEBYTECODE="1",
+               OMP_NUM_THREADS=str(THREADS))
+    return env
+
+
+def run_script(script, *args, timeout=RUN_TIMEOUT):
+    return subprocess.run([sys.executable, script, *map(str, args)], cwd=REPO_ROOT, env=_env(),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def check_ok(proc):
+    assert proc.returncode == 0, f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    return proc
+
+
+def train(script, out, build, *extra, patches, seed=SEED, threads=THREADS):
+    return run_script(script, "--images", IMAGES, "--out", out, "--build-dir", build, "--no-progress",
+                      "--patches", patches, "--save-every", SAVE_EVERY, "--seed", seed, "-j", threads, *extra)
+
+
+def load(path):
+    return np.loadtxt(path, ndmin=2)
+
+
+def tree(folder):
+    """Every file under *folder*: relative path -> (size, mtime_ns, sha256)."""
+    folder = Path(folder)
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns,
+                                         hashlib.sha256(p.read_bytes()).hexdigest())
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def weight_files(folder):
+    folder = Path(folder)
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*.txt"))
+
+
+# --- shared runs (one compile per layer) -----------------------------------------------
+
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory):
+    root = tmp_path_factory.mktemp("builds")
+    return {"L4": root / "L4", "L2_3": root / "L2_3"}
+
+
+@pytest.fixture(scope="module")
+def l4_run(builds, tmp_path_factory):
+    out = tmp_path_factory.mktemp("l4") / "out"
+    proc = check_ok(train("ann_L4.py", out, builds["L4"], patches=L4_PATCHES))
+    return out, proc
+
+
+@pytest.fixture(scope="module")
+def l23_run(l4_run, builds, tmp_path_factory):
+    l4_out, _ = l4_run
+    out = tmp_path_factory.mktemp("l23") / "out"
+    proc = check_ok(train("ann_L2_3.py", out, builds["L2_3"], "--l4", l4_out, patches=L23_PATCHES))
+    return out, proc
+
+
+# --- 1. layer 4 -------------------------------------------------------------------------
+
+def test_l4_writes_every_file_with_its_shape(l4_run):
+    out, _ = l4_run
+    expected = sorted(f"{rel}_{n}.txt" for rel in L4_FILES for n in L4_STEPS)
+    assert weight_files(out) == expected
+    for rel, shape in L4_FILES.items():
+        for n in L4_STEPS:
+            w = load(out / f"{rel}_{n}.txt")
+            assert w.shape == shape, f"{rel}_{n}.txt"
+            assert np.all(np.isfinite(w)), f"{rel}_{n}.txt"
+            assert np.all(w >= 0), f"{rel}_{n}.txt"
+    fr_e, fr_i = np.load(out / "frExc.npy"), np.load(out / "frInh.npy")
+    assert fr_e.ndim == 2 and fr_e.shape[1] == 324 and fr_e.shape[0] >= 1
+    assert fr_i.ndim == 2 and fr_i.shape[1] == 81 and fr_i.shape[0] == fr_e.shape[0]
+    assert np.all(np.isfinite(fr_e)) and np.all(fr_e >= 0) and np.all(np.isfinite(fr_i))
+    png = out / "V1Layer" / "rates.png"
+    assert png.is_file() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_l4_run_json(l4_run):
+    out, _ = l4_run
+    meta = json.loads((out / "run.json").read_text())
+    assert meta["status"] == "complete"
+    assert meta["layer"] == "L4"
+    assert meta["seed"] == SEED
+    assert meta["threads"] == THREADS
+    assert meta["patches"] == L4_PATCHES
+    assert meta["snapshot_steps"] == list(L4_STEPS)
+    images = scipy.io.loadmat(IMAGES)["IMAGES"]
+    assert meta["images"]["sha256"] == sha256_of_array(np.asarray(images, dtype=np.float64))
+    assert meta["images"]["shape"] == [512, 512, 10]
+    from importlib.metadata import version
+    assert meta["versions"]["numpy"] == np.__version__
+    assert meta["versions"]["ANNarchy"] == version("ANNarchy")
+    assert version("ANNarchy").split(".")[0] == "5"
+    assert meta["model_time_s"] == pytest.approx(L4_PATCHES * 0.125, abs=1e-12)
+    assert meta["wall_time_s"] > 0
+    assert meta["layer4"] is None
+
+
+def test_l4_learning_and_onoff_balance(l4_run):
+    out, _ = l4_run
+    w0 = load(out / "excitatory/V1weight_0.txt")
+    w24 = load(out / "excitatory/V1weight_24.txt")
+    assert not np.array_equal(w0, w24), "LGN->E weights did not change: no learning"
+    assert np.abs(w24 - w0).max() > 1e-6
+    # Only patch 0 is a normalisation step in a 24-patch run (every 160 patches);
+    # the snapshot at N = 0 is written after it. Columns: even = ON, odd = OFF.
+    for stem in ("V1weight", "InhibW"):
+        w = load(out / f"excitatory/{stem}_0.txt")
+        on, off = np.linalg.norm(w[:, 0::2], axis=1), np.linalg.norm(w[:, 1::2], axis=1)
+        np.testing.assert_allclose(on, off, rtol=0, atol=1e-9, err_msg=stem)
+    # learning moves ON and OFF weights differently: at N = 24 the balance is gone again
+    on, off = np.linalg.norm(w24[:, 0::2], axis=1), np.linalg.norm(w24[:, 1::2], axis=1)
+    assert np.abs(on - off).max() > 1e-9
+
+
+# --- 2. reproducibility -----------------------------------------------------------------
+
+def test_same_seed_same_bytes_other_seed_differs(l4_run, builds, tmp_path):
+    out_a, _ = l4_run
+    out_b, out_c = tmp_path / "same_seed", tmp_path / "other_seed"
+    started = time.perf_counter()
+    check_ok(train("ann_L4.py", out_b, builds["L4"], patches=L4_PATCHES))
+    assert time.perf_counter() - started < 120, "second run with the same build dir recompiled"
+    check_ok(train("ann_L4.py", out_c, builds["L4"], patches=L4_PATCHES, seed=SEED + 1))
+    files = weight_files(out_a)
+    assert weight_files(out_b) == files == weight_files(out_c)
+    for rel in files:
+        assert (out_a / rel).read_bytes() == (out_b / rel).read_bytes(), f"{rel} differs with the same seed"
+    for rel in ("excitatory/V1weight_0.txt", "excitatory/V1weight_24.txt", "V1toIN/V1toIN_24.txt"):
+        assert (out_a / rel).read_bytes() != (out_c / rel).read_bytes(), f"{rel} equal with another seed"
+
+
+# --- 3. layer 2/3 -----------------------------------------------------------------------
+
+def test_l23_writes_every_file(l23_run, l4_run):
+    out, _ = l23_run
+    expected = sorted([f"{rel}_{n}.txt" for rel in L23_FILES for n in L23_STEPS] + list(L23_DELAYS))
+    assert weight_files(out) == expected
+    for rel, shape in L23_FILES.items():
+        for n in L23_STEPS:
+            w = load(out / f"{rel}_{n}.txt")
+            assert w.shape == shape, f"{rel}_{n}.txt"
+            assert np.all(np.isfinite(w)) and np.all(w >= 0), f"{rel}_{n}.txt"
+    for rel, shape in L23_DELAYS.items():
+        d = load(out / rel)
+        assert d.shape == shape, rel
+        assert set(np.unique(d)) <= {1.0, 2.0, 3.0}, rel
+        assert len(np.unique(d)) == 3, rel
+    assert not np.array_equal(load(out / "excitatory/V2weight_0.txt"), load(out / "excitatory/V2weight_16.txt"))
+    assert np.load(out / "frExc.npy").shape[1] == 324 and np.load(out / "frInh.npy").shape[1] == 81
+    meta = json.loads((out / "run.json").read_text())
+    assert meta["status"] == "complete" and meta["layer"] == "L2_3" and meta["patches"] == L23_PATCHES
+    assert meta["model_time_s"] == pytest.approx(L23_PATCHES * 0.125, abs=1e-12)
+    assert Path(meta["layer4"]["folder"]) == l4_run[0]
+    assert meta["layer4"]["step"] == 24
+
+
+def test_l23_loads_the_requested_l4_step(l23_run, l4_run, builds, tmp_path):
+    l4_out, _ = l4_run
+    out = tmp_path / "l23_step8"
+    check_ok(train("ann_L2_3.py", out, builds["L2_3"], "--l4", l4_out, "--l4-step", 8, patches=8))
+    meta = json.loads((out / "run.json").read_text())
+    assert meta["layer4"]["step"] == 8 and Path(meta["layer4"]["folder"]) == l4_out
+    assert weight_files(out) == sorted([f"{rel}_{n}.txt" for rel in L23_FILES for n in (0, 8)]
+                                       + list(L23_DELAYS))
+
+
+# --- 4. receptive-field view ------------------------------------------------------------
+
+def _is_png(path):
+    return path.is_file() and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_rezeptiv_latest_and_all(l4_run, tmp_path):
+    src, _ = l4_run
+    out = tmp_path / "l4_copy"
+    shutil.copytree(src, out)
+    check_ok(run_script("rezeptiv.py", out))
+    onoff = out / "ONOFF"
+    assert sorted(p.name for p in onoff.iterdir()) == sorted(
+        ["V1weight_24_ONOFF.png", "InhibW_24_ONOFF.png", "weights_hist_24.png"])
+    assert all(_is_png(p) for p in onoff.iterdir())
+    check_ok(run_script("rezeptiv.py", out, "--all"))
+    for n in L4_STEPS:
+        for name in (f"V1weight_{n}_ONOFF.png", f"InhibW_{n}_ONOFF.png", f"weights_hist_{n}.png"):
+            assert _is_png(onoff / name), name
+
+
+# --- 5. bad inputs: exit 2, one line, nothing written, no compile -------------------------
+
+def _savemat(path, **arrays):
+    scipy.io.savemat(path, arrays)
+    return path
+
+
+def _fake_l4(folder, step=0, corrupt=None):
+    """A layer-4 snapshot set with the right shapes; *corrupt* = (rel, matrix) replaces one."""
+    rng = np.random.default_rng(0)
+    for rel, shape in L4_FILES.items():
+        path = Path(folder) / f"{rel}_{step}.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        matrix = corrupt[1] if corrupt and corrupt[0] == rel else rng.uniform(0, 0.1, shape)
+        np.savetxt(path, matrix)
+    return Path(folder)
+
+
+def _bad_images(kind, tmp):
+    """(images path, text the message must contain) for each bad training-image file."""
+    rng = np.random.default_rng(1)
+    if kind == "missing":
+        return tmp / "nope.mat", "no such file"
+    if kind == "garbage":
+        p = tmp / "garbage.mat"
+        p.write_bytes(bytes(rng.integers(0, 256, 3000, dtype=np.uint8)))
+        return p, "not a readable MATLAB file"
+    if kind == "truncated":
+        p = _savemat(tmp / "truncated.mat", IMAGES=rng.normal(size=(40, 40, 3)))
+        data = p.read_bytes()
+        p.write_bytes(data[: len(data) // 2])
+        return p, "not a readable MATLAB file"
+    if kind == "wrong-variable":
+        return _savemat(tmp / "wrongvar.mat", PICTURES=rng.normal(size=(40, 40, 3))), "'IMAGES' not found"
+    if kind == "2d":
+        return _savemat(tmp / "flat.mat", IMAGES=rng.normal(size=(40, 40))), "3-D"
+    if kind == "nan":
+        a = rng.normal(size=(40, 40, 3))
+        a[5, 7, 1] = np.nan
+        return _savemat(tmp / "nan.mat", IMAGES=a), "non-finite"
+    if kind == "small":
+        return _savemat(tmp / "small.mat", IMAGES=rng.normal(size=(18, 18, 3))), "smaller than the patch"
+    raise ValueError(kind)
+
+
+def check_refused(proc, *must_contain, started=None):
+    """Exit 2, exactly one stderr line ``error: ...`` containing every string, no compile."""
+    assert proc.returncode == 2, f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("error:"), proc.stderr
+    for text in must_contain:
+        assert str(text) in lines[0], f"{text!r} not in {lines[0]!r}"
+    assert "ANNarchy" not in proc.stdout + proc.stderr, "ANNarchy was imported"
+    if started is not None:
+        assert time.perf_counter() - started < ERROR_TIMEOUT
+
+
+def _refused_run(script, tmp, *args):
+    """Run *script* with a fresh --out and --build-dir; returns (proc, out, build)."""
+    out, build = tmp / "out", tmp / "build"
+    proc = run_script(script, "--out", out, "--build-dir", build, "--no-progress", "--patches", 8,
+                      *args, timeout=ERROR_TIMEOUT)
+    assert not out.exists(), "output folder created by a refused run"
+    assert not build.exists(), "build folder created: the error came after ANNarchy started"
+    return proc, out, build
+
+
+@pytest.mark.parametrize("kind", ["missing", "garbage", "truncated", "wrong-variable", "2d", "nan", "small"])
+def test_bad_images_file(kind, tmp_path):
+    path, problem = _bad_images(kind, tmp_path)
+    started = time.perf_counter()
+    proc, _, _ = _refused_run("ann_L4.py", tmp_path, "--images", path)
+    check_refused(proc, f"error: {path}: ", problem, started=started)
+
+
+@pytest.mark.parametrize("script", ["ann_L4.py", "ann_L2_3.py"])
+@pytest.mark.parametrize("option,value,problem", [
+    ("--patches", "0", "must be a positive integer"),
+    ("--patches", "-3", "must be a positive integer"),
+    ("--patches", "abc", "is not an integer"),
+    ("-j", "0", "must be a positive integer"),
+    ("--save-every", "0", "must be a positive integer"),
+])
+def test_bad_option(script, option, value, problem, tmp_path):
+    # argparse's convention: a usage line, then "<prog>: error: argument <option>: <problem>"
+    proc, _, _ = _refused_run(script, tmp_path, "--images", IMAGES, option, value)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert lines[0].startswith("usage: ")
+    assert re.match(rf"^{re.escape(script)}: error: argument (-j/--num-threads|{re.escape(option)}): ", lines[-1]), \
+        proc.stderr
+    assert problem in lines[-1] and value in lines[-1]
+    assert all(line.startswith(" ") for line in lines[1:-1]), proc.stderr   # only the usage text before
+
+
+def test_existing_run_is_refused_then_overwritten(builds, tmp_path):
+    out = tmp_path / "out"
+    _fake_l4(out, step=40)
+    (out / "run.json").write_text('{"status": "complete"}\n')
+    (out / "notes.txt").write_text("keep me\n")
+    before = tree(out)
+    proc = run_script("ann_L4.py", "--images", IMAGES, "--out", out, "--build-dir", tmp_path / "b",
+                      "--no-progress", "--patches", 8, timeout=ERROR_TIMEOUT)
+    check_refused(proc, f"error: {out}: ", "already holds a run", "--overwrite")
+    assert tree(out) == before, "refused run changed the existing folder"
+    assert not (tmp_path / "b").exists()
+
+    check_ok(train("ann_L4.py", out, builds["L4"], "--overwrite", patches=8))
+    meta = json.loads((out / "run.json").read_text())
+    assert meta["status"] == "complete" and meta["patches"] == 8
+    # the earlier run's snapshots are gone: no stale step survives to be loaded by layer 2/3
+    assert weight_files(out) == sorted([f"{rel}_{n}.txt" for rel in L4_FILES for n in (0, 8)] + ["notes.txt"])
+
+
+def test_output_below_a_regular_file(tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder\n")
+    out = blocker / "sub"
+    proc = run_script("ann_L4.py", "--images", IMAGES, "--out", out, "--build-dir", tmp_path / "b",
+                      "--no-progress", "--patches", 8, timeout=ERROR_TIMEOUT)
+    check_refused(proc, f"error: {out}: ", "not writable")
+    assert blocker.read_text() == "not a folder\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0,
+                    reason="root ignores directory permissions")
+def test_output_folder_not_writable(tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        for out in (locked, locked / "sub"):
+            proc = run_script("ann_L4.py", "--images", IMAGES, "--out", out, "--build-dir", tmp_path / "b",
+                              "--no-progress", "--patches", 8, timeout=ERROR_TIMEOUT)
+            check_refused(proc, f"error: {out}: ", "not writable")
+            assert list(locked.iterdir()) == []
+    finally:
+        locked.chmod(0o700)
+
+
+def _l23_refused(tmp_path, l4, *extra):
+    return _refused_run("ann_L2_3.py", tmp_path, "--images", IMAGES, "--l4", l4, *extra)[0]
+
+
+def test_l23_without_l4_folder(tmp_path):
+    check_refused(_l23_refused(tmp_path, tmp_path / "no_such_l4"), f"error: {tmp_path / 'no_such_l4'}: ",
+                  "not found")
+
+
+def test_l23_l4_folder_without_snapshots(tmp_path):
+    empty = tmp_path / "empty_l4"
+    (empty / "excitatory").mkdir(parents=True)
+    _fake_l4(tmp_path / "partial", step=0)
+    (tmp_path / "partial" / "inhibitory" / "INLat_0.txt").unlink()   # one file missing: incomplete
+    check_refused(_l23_refused(tmp_path, empty), f"error: {empty}: ", "no complete L4 snapshot")
+    check_refused(_l23_refused(tmp_path, tmp_path / "partial"), f"error: {tmp_path / 'partial'}: ",
+                  "no complete L4 snapshot", "INLat_N.txt")
+
+
+def test_l23_l4_weights_of_wrong_shape(tmp_path):
+    l4 = _fake_l4(tmp_path / "l4", corrupt=("excitatory/V1weight", np.full((324, 600), 0.5)))
+    path = l4 / "excitatory" / "V1weight_0.txt"
+    check_refused(_l23_refused(tmp_path, l4), f"error: {path}: ", "(324, 600)", "(324, 648)")
+
+
+def test_l23_l4_weights_with_nan(tmp_path):
+    bad = np.full((324, 648), 0.5)
+    bad[3, 17] = np.nan
+    l4 = _fake_l4(tmp_path / "l4", corrupt=("excitatory/V1weight", bad))
+    check_refused(_l23_refused(tmp_path, l4), f"error: {l4 / 'excitatory' / 'V1weight_0.txt'}: ", "NaN")
+
+
+def test_l23_l4_step_that_does_not_exist(tmp_path):
+    l4 = _fake_l4(tmp_path / "l4", step=0)
+    _fake_l4(l4, step=8)
+    check_refused(_l23_refused(tmp_path, l4, "--l4-step", 5), f"error: {l4}: ",
+                  "no complete snapshot at step 5", "[0, 8]")
+
+
+# --- 6. help -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("script,extra", [("ann_L4.py", ()), ("ann_L2_3.py", ("--l4", "--l4-step"))])
+def test_help_is_ours(script, extra):
+    started = time.perf_counter()
+    proc = run_script(script, "--help", timeout=ERROR_TIMEOUT)
+    assert proc.returncode == 0, proc.stderr
+    assert time.perf_counter() - started < 20
+    text = proc.stdout
+    assert text.startswith(f"usage: {script}")
+    assert "spiking V1 model" in text
+    for option in ("--patches", "--seed", "--images", "--out", "--save-every", "--variant", "-j",
+                   "--build-dir", "--overwrite", *extra):
+        assert re.search(rf"(^|[\s,\[]){re.escape(option)}\b", text), f"{option} missing from help"
+    # ANNarchy was never imported (its banner) and did not answer with its own parser
+    assert "ANNarchy 5" not in text + proc.stderr
+    assert proc.stderr == ""
