@@ -104,7 +104,11 @@ class V1Network:
         # Dense storage (contiguous rows) everywhere except with non-uniform delays,
         # which ANNarchy supports only in LIL.
         storage = "lil" if spec.delay is not None else "dense"
-        proj.from_matrix(self._draw_matrix(spec, spec.w_init), delays=delays, storage_format=storage)
+        # The fast Clopath kernel works column by column (one presynaptic cell at a
+        # time): store its dense matrices pre-major so that a column is contiguous.
+        order = "pre_to_post" if (storage == "dense" and isinstance(proj, FastClopathProjection)) else None
+        proj.from_matrix(self._draw_matrix(spec, spec.w_init), delays=delays, storage_format=storage,
+                         storage_order=order)
         return proj
 
     def _draw_matrix(self, spec: ProjectionSpec, bounds):

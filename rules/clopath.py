@@ -61,109 +61,106 @@ _CLOPATH_STEP = """
     // would pass wMax inside the interval is replayed step by step (the literal rule
     // stops LTP at wMax). Every flush_period steps (one patch) all synapses are
     // brought up to date, so weights read between patches are current.
-    static const int K = %(period)d;           // steps per period
-    double q = 0.0;                             // trace decay per step
-    double qpow[K + 1], qinv[K + 1];            // q^k, q^-k
-    double C[K + 1][%(n_post)d];                // C_i(k)
-    double A[K + 1][%(n_post)d];                // A_i(k), for replays
-    int last_k[%(n_pre)d];                      // k of the last update of column j
-    double X[%(n_pre)d];                        // x_j at that update
-    long int base_t = -1;                       // step that ends the previous period
-    long int eager_until[%(n_pre)d];            // column j is kept current until this step
+    //
+    // Threads own contiguous blocks of postsynaptic rows; the per-column bookkeeping
+    // (identical in every thread) is kept per thread, so no step needs a barrier.
+    static const int K = %(period)d;            // steps per period
+    double q = 0.0;                              // trace decay per step
+    double qpow[K + 1], qinv[K + 1];             // q^k, q^-k
+    double C[K + 1][%(n_post)d];                 // C_i(k)
+    double A[K + 1][%(n_post)d];                 // A_i(k), for replays
+    struct ColumnBook {
+        std::vector<int> last_k;                 // k of the last update of column j
+        std::vector<double> X;                   // x_j at that update
+        std::vector<long int> eager_until;       // column j is kept current until this step
+        long int base_t;                         // step that ended the previous period
+    };
+    std::vector<ColumnBook> books;
     bool clopath_ready = false;
 
-    // All-to-all connectivity: row i holds presynaptic ranks 0..n_pre-1 in order.
     inline double& W(const int i, const int j) { return %(w_access)s; }
 
-    void clopath_init(const int tid) {
-        // Every thread has evaluated the entry condition on the same state before any
-        // thread writes it (OpenMP: the whole step runs inside one parallel region).
+    void clopath_init(const int tid, const int nt) {
+        // All threads evaluated the entry condition on the same state; nobody writes before this.
         #pragma omp barrier
         if (tid == 0) {
             q = 1.0 - dt / pop%(pre)s->taux;
             qpow[0] = qinv[0] = 1.0;
             for (int k = 1; k <= K; k++) { qpow[k] = qpow[k-1] * q; qinv[k] = qinv[k-1] / q; }
             for (int i = 0; i < %(n_post)d; i++) C[0][i] = 0.0;
-            // Entered at step t: the previous step closes an (empty) period.
-            base_t = t - 1;
-            for (int j = 0; j < %(n_pre)d; j++) {
-                last_k[j] = 0; X[j] = pop%(pre)s->xtrace[j] / q; eager_until[j] = t - 1;
+            books.assign(nt, ColumnBook());
+            for (auto &b : books) {
+                // Entered at step t: the previous step closes an (empty) period.
+                b.base_t = t - 1;
+                b.last_k.assign(%(n_pre)d, 0);
+                b.eager_until.assign(%(n_pre)d, t - 1);
+                b.X.resize(%(n_pre)d);
+                for (int j = 0; j < %(n_pre)d; j++) b.X[j] = pop%(pre)s->xtrace[j] / q;
             }%(check_rows)s
             clopath_ready = true;
         }
         #pragma omp barrier
     }
 
-    // Bring synapse (i, j) from the end of step a to the end of step b of the period (LTP only).
-    inline void flush(const int i, const int j, const int a, const int b, const double _dt) {
+    // Bring column j, rows [i0, i1), from the end of step a to the end of step b of the period (LTP only).
+    inline void flush_col(const int j, const int a, const int b, const double Xj, const int i0, const int i1, const double _dt) {
         if (b <= a) return;
-        double &w_ij = W(i, j);
-        if (!(w_ij < wMax)) return;                 // LTP off; nothing else acts in between
-        const double dC = C[b][i] - C[a][i];
-        if (dC == 0.0) return;
-        const double inc = _dt * X[j] * qinv[a] * dC;
-        if (w_ij + inc < wMax) { w_ij += inc; return; }
-        double x = X[j];                            // passes wMax: replay the steps
-        for (int k = a + 1; k <= b && w_ij < wMax; k++) { x *= q; w_ij += _dt * x * A[k][i]; }
+        const double c = _dt * Xj * qinv[a];
+        const double *Cb = C[b], *Ca = C[a];
+        for (int i = i0; i < i1; i++) {
+            double &w_ij = W(i, j);
+            if (!(w_ij < wMax)) continue;            // LTP off; nothing else acts in between
+            const double inc = c * (Cb[i] - Ca[i]);
+            if (w_ij + inc < wMax) { w_ij += inc; continue; }
+            double x = Xj;                           // passes wMax: replay the steps
+            for (int k = a + 1; k <= b && w_ij < wMax; k++) { x *= q; w_ij += _dt * x * A[k][i]; }
+        }
     }
 
-    // The literal update of synapse (i, j) at this step, in ANNarchy's operation order.
-    inline void literal(const int i, const int j, const double _dt) {
-        double &w_ij = W(i, j);
-        double ltd = (w_ij > wMin ? pop%(post)s->vmean[i]*pop%(pre)s->Spike[j]*aLTD*positive(pop%(post)s->umeanLTD[i] - thetaLTD)/urefsquare : 0.0);
-        double ltp = (w_ij < wMax ? pop%(pre)s->xtrace[j]*aLTP*positive(pop%(post)s->umeanLTP[i] - thetaLTD)*positive(pop%(post)s->vm[i] - thetaLTP) : 0.0);
-        w_ij += _dt*(-ltd + ltp);
-        if (w_ij < 0.0) w_ij = 0.0;
+    // The literal update of column j, rows [i0, i1), at this step, in ANNarchy's operation order.
+    inline void literal_col(const int j, const int i0, const int i1, const double _dt) {
+        const double spike_j = pop%(pre)s->Spike[j], xtrace_j = pop%(pre)s->xtrace[j];
+        for (int i = i0; i < i1; i++) {
+            double &w_ij = W(i, j);
+            double ltd = (w_ij > wMin ? pop%(post)s->vmean[i]*spike_j*aLTD*positive(pop%(post)s->umeanLTD[i] - thetaLTD)/urefsquare : 0.0);
+            double ltp = (w_ij < wMax ? xtrace_j*aLTP*positive(pop%(post)s->umeanLTP[i] - thetaLTD)*positive(pop%(post)s->vm[i] - thetaLTP) : 0.0);
+            w_ij += _dt*(-ltd + ltp);
+            if (w_ij < 0.0) w_ij = 0.0;
+        }
     }
 
     void clopath_step(const int tid, const int nt) {
-        if (!clopath_ready || t - base_t > K) clopath_init(tid);   // first step, or learning was paused
+        if (!clopath_ready || (int)books.size() != nt || t - books[tid].base_t > K)
+            clopath_init(tid, nt);                  // first step, or learning was paused
+        ColumnBook &book = books[tid];
         const double _dt = dt * _update_period;
-        const int k = (int)(t - base_t);
+        const int k = (int)(t - book.base_t);
         const bool period_end = (k == K) || ((t + 1) %% K == 0);
+        const int i0 = tid * %(n_post)d / nt, i1 = (tid + 1) * %(n_post)d / nt;
 
-        // Rows are owned by threads (i = tid, tid + nt, ...): no two threads touch one synapse.
-        for (int i = tid; i < %(n_post)d; i += nt) {
+        for (int i = i0; i < i1; i++) {
             const double a_i = _plasticity ? aLTP*positive(pop%(post)s->umeanLTP[i] - thetaLTD)*positive(pop%(post)s->vm[i] - thetaLTP) : 0.0;
             A[k][i] = a_i;
             C[k][i] = C[k-1][i] + a_i * qpow[k];
         }
-        // Columns updated at this step: Spike = 1 (literal update); spiked within the
-        // last max_delay steps (their weights are transmitted up to max_delay steps
-        // later and must be current then); all of them at the end of a period.
-        static thread_local std::vector<int> spike_cols, sent_cols;
-        static thread_local std::vector<char> sent(%(n_pre)d, 0);
-        spike_cols.clear(); sent_cols.clear();
-        for (int j : pop%(pre)s->spiked) sent[j] = 1;
+        // Spikes of this step are transmitted up to max_delay steps later: keep their columns current.
+        for (int j : pop%(pre)s->spiked) book.eager_until[j] = t + %(max_delay)d - 1;
         for (int j = 0; j < %(n_pre)d; j++) {
-            if (pop%(pre)s->Spike[j] != 0.0) spike_cols.push_back(j);
-            else if (sent[j] || eager_until[j] >= t) sent_cols.push_back(j);
-        }
-        for (int j : pop%(pre)s->spiked) sent[j] = 0;
-
-        for (int i = tid; i < %(n_post)d; i += nt) {
-            for (int j : spike_cols) {
-                flush(i, j, last_k[j], k - 1, _dt);
-                if (_plasticity) literal(i, j, _dt);
-            }
-            if (period_end) {
-                for (int j = 0; j < %(n_pre)d; j++)
-                    if (pop%(pre)s->Spike[j] == 0.0) flush(i, j, last_k[j], k, _dt);
+            if (pop%(pre)s->Spike[j] != 0.0) {         // LTD step: up to date, then the literal update
+                flush_col(j, book.last_k[j], k - 1, book.X[j], i0, i1, _dt);
+                if (_plasticity) literal_col(j, i0, i1, _dt);
+            } else if (period_end || book.eager_until[j] >= t) {
+                flush_col(j, book.last_k[j], k, book.X[j], i0, i1, _dt);
             } else {
-                for (int j : sent_cols) flush(i, j, last_k[j], k, _dt);
+                continue;
             }
+            book.last_k[j] = k;
+            book.X[j] = pop%(pre)s->xtrace[j];
         }
-        #pragma omp barrier
-        if (tid == 0) {
-            for (int j : pop%(pre)s->spiked) eager_until[j] = t + %(max_delay)d - 1;
-            if (period_end) {
-                base_t = t;
-                for (int j = 0; j < %(n_pre)d; j++) { last_k[j] = 0; X[j] = pop%(pre)s->xtrace[j]; }
-                for (int i = 0; i < %(n_post)d; i++) C[0][i] = 0.0;
-            } else {
-                for (int j : spike_cols) { last_k[j] = k; X[j] = pop%(pre)s->xtrace[j]; }
-                for (int j : sent_cols) { last_k[j] = k; X[j] = pop%(pre)s->xtrace[j]; }
-            }
+        if (period_end) {
+            book.base_t = t;
+            std::fill(book.last_k.begin(), book.last_k.end(), 0);
+            for (int i = i0; i < i1; i++) C[0][i] = 0.0;
         }
     }
 """
@@ -174,7 +171,9 @@ class FastClopathProjection(SpecificProjection):
 
     Same synapse parameters, weights and spike transmission as the literal
     ``clopath_synapse``; only the per-step weight update is generated here.
-    Connect it with ``all_to_all(..., storage_format="dense")``.
+    Connect it all-to-all with ``storage_format="dense", storage_order="pre_to_post"``
+    (columns contiguous), or ``storage_format="lil"`` where delays are non-uniform.
+    Weights are current at the end of every ``flush_period`` steps.
     """
 
     def __init__(self, pre, post, target, params: ClopathParams, flush_period: int, name=None,
@@ -201,7 +200,10 @@ class FastClopathProjection(SpecificProjection):
         if self.pre is self.post:
             raise ValueError(f"{self.name}: the fast Clopath projection needs all-to-all between two populations")
         if self._storage_format == "dense":
-            w_access, check_rows = f"w[i*{self.pre.size} + j]", ""
+            # Stored pre-major (storage_order="pre_to_post"): a column is contiguous.
+            if self._storage_order != "pre_to_post":
+                raise ValueError(f"{self.name}: the fast Clopath projection needs storage_order='pre_to_post'")
+            w_access, check_rows = f"w[j*{self.post.size} + i]", ""
         elif self._storage_format == "lil":
             # LIL (needed for non-uniform delays): rows must be complete and in rank order.
             w_access = "w[i][j]"

@@ -54,11 +54,23 @@ def vogels_synapse(p: VogelsParams) -> ann.Synapse:
 # Expressions in the order ANNarchy 5 generates them for the literal synapse.
 _VOGELS_CODE = """
     // Fast Vogels iSTDP (rules/vogels.py): per-cell traces instead of per-synapse ones.
-    std::vector<double> trace_pre = std::vector<double>(%(n_pre)d, 0.0);
+    // Threads own rows i = tid, tid + nt, ... (postsynaptic cells, with their tracePost);
+    // each thread keeps its own identical copy of the presynaptic traces, so no barrier.
     std::vector<double> trace_post = std::vector<double>(%(n_post)d, 0.0);
-    std::vector<int> pre_spiked_last;   // presynaptic spikes handled in compute_psp() of this step
+    std::vector<std::vector<double>> trace_pre;      // [thread][presynaptic cell]
+    std::vector<std::vector<int>> pre_spiked_last;   // [thread]: spikes delivered this step
+
+    void vogels_init(const int nt) {
+        #pragma omp barrier
+        #pragma omp single
+        {
+            trace_pre.assign(nt, std::vector<double>(%(n_pre)d, 0.0));
+            pre_spiked_last.assign(nt, std::vector<int>());
+        }
+    }
 
     void vogels_psp(const int tid, const int nt) {
+        if ((int)trace_pre.size() != nt) vogels_init(nt);
         if (!(_transmission && pop%(post)s->_active)) return;
         const std::vector<int> &spiked = pop%(pre)s->spiked;
         for (int i = tid; i < %(n_post)d; i += nt) {
@@ -71,28 +83,24 @@ _VOGELS_CODE = """
                     w[idx] = clip(aPlus*(tpost - Offset)*(w[idx] + 1) + w[idx], hMin, hMax);
             }
         }
-        if (tid == 0) pre_spiked_last.assign(spiked.begin(), spiked.end());
+        pre_spiked_last[tid].assign(spiked.begin(), spiked.end());
     }
 
     void vogels_step(const int tid, const int nt) {
         if (!(_transmission && pop%(post)s->_active)) return;
         const double _dt = dt * _update_period;
-        // Each thread owns the same strided set of rows as in vogels_psp().
-        if (tid == 0) {
-            for (int j : pre_spiked_last) trace_pre[j] += 1;
-            for (int j = 0; j < %(n_pre)d; j++) trace_pre[j] += _dt*(-trace_pre[j]/taupre);
-        }
+        std::vector<double> &tpre = trace_pre[tid];
+        // Order of the literal synapse: tracePre += 1 (pre-spike event), decay, post-spike events.
+        for (int j : pre_spiked_last[tid]) tpre[j] += 1;
+        for (int j = 0; j < %(n_pre)d; j++) tpre[j] += _dt*(-tpre[j]/taupre);
         for (int i = tid; i < %(n_post)d; i += nt) trace_post[i] += _dt*(-trace_post[i]/taupre);
-        #pragma omp barrier
-        const std::vector<int> &post_spiked = pop%(post)s->spiked;
-        for (int s = 0; s < (int)post_spiked.size(); s++) {
-            const int i = post_spiked[s];
+        for (int i : pop%(post)s->spiked) {
             if (i %% nt != tid) continue;
             if (_plasticity) {
                 for (int j = 0; j < %(n_pre)d; j++) {
                     const int idx = i*%(n_pre)d + j;
                     if (!mask_[idx]) continue;
-                    w[idx] = clip(aPlus*trace_pre[j]*(w[idx] + 1) + w[idx], hMin, hMax);
+                    w[idx] = clip(aPlus*tpre[j]*(w[idx] + 1) + w[idx], hMin, hMax);
                 }
             }
             trace_post[i] += 1;

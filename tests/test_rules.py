@@ -139,7 +139,7 @@ def _run(directory, num_threads):
         for variant, period in (("fast", 1), ("lazy", LAZY_PERIOD)):
             fast = FastClopathProjection(lgn, post, "Exc", params, period, name=f"clo_{variant}_{tag}",
                                          net_id=net.id)
-            fast.from_matrix(w0, storage_format="dense")
+            fast.from_matrix(w0, storage_format="dense", storage_order="pre_to_post")
             projs[f"clo_{variant}_{tag}"] = fast
 
     vpre = net.create(ann.SpikeSourceArray(spike_times=[list(map(float, s)) for s in VPRE_TIMES]))
