@@ -37,7 +37,8 @@ def run(layer, variant, patches, threads, seed, l4=None, out=None):
 
 
 def speed_line(r):
-    return (f"  {r['layer']:5s} {r['variant']:8s} -j{r['threads']}  {r['patches']:6d} patches  "
+    return (f"  {r['layer']:5s} {r['variant']:8s} -j{r['threads']} ({r.get('os_threads', '?')} OS threads)  "
+            f"{r['patches']:6d} patches  "
             f"model/wall {r['model_per_wall']:7.2f}  steps/s {r['steps_per_s']:9.0f}  "
             f"peak RSS {r['peak_rss_mib']:6.0f} MiB (mid {r['rss_mid_mib']:.0f}, end {r['rss_end_mib']:.0f})  "
             f"E {r['rate_E']:.2f} Hz  I {r['rate_I']:.2f} Hz")
@@ -47,6 +48,9 @@ def speed(args):
     ratios = {}
     with tempfile.TemporaryDirectory() as tmp:
         l4_out = Path(tmp) / "l4"
+        if "L2_3" in args.layers and "L4" not in args.layers:
+            # Layer 2/3 needs trained layer-4 weights: a fast layer-4 run of the same length.
+            run("L4", "fast", args.patches, args.threads, args.seed, out=l4_out)
         for layer in args.layers:
             print(f"{layer}: {args.patches} patches, seed {args.seed}, {args.threads} thread(s)", flush=True)
             results = {}

@@ -9,6 +9,7 @@ and standard deviation of every plastic weight matrix at the end.
 """
 import argparse
 import json
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -25,6 +26,8 @@ def _status_kib(field):
 
 
 def main(argv=None):
+    # numpy's BLAS would add its own threads to the count reported below.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--layer", choices=("L4", "L2_3"), required=True)
     parser.add_argument("--variant", choices=("fast", "literal"), required=True)
@@ -79,6 +82,8 @@ def main(argv=None):
         peak_rss_mib=_status_kib("VmHWM") / 1024.0,
         rss_mid_mib=rss_mid.get("kib", 0) / 1024.0, rss_end_mib=_status_kib("VmRSS") / 1024.0,
         rate_E=float(rates[exc].mean()), rate_I=float(rates[inh].mean()),
+        # Threads the process really runs (OpenMP keeps its pool after a parallel region).
+        os_threads=len(os.listdir("/proc/self/task")),
         weights={s.name: [float(network.weights(s.name).mean()), float(network.weights(s.name).std())]
                  for s in layer.plastic},
         out=str(out),

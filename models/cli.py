@@ -43,9 +43,16 @@ def _non_negative_int(text):
     return value
 
 
+class _OneLineErrorParser(argparse.ArgumentParser):
+    """Option errors as one line (``error: --patches: ...``), exit code 2, like input errors."""
+
+    def error(self, message):
+        self.exit(2, f"error: {message} (see --help)\n")
+
+
 def build_parser(layer) -> argparse.ArgumentParser:
     what = "layer 4 (LGN -> E/I)" if layer.name == "L4" else "layer 2/3 on top of the frozen layer 4"
-    parser = argparse.ArgumentParser(
+    parser = _OneLineErrorParser(
         prog=f"ann_{layer.name}.py",
         description=f"Train {what} of the spiking V1 model on whitened natural-image patches "
                     "(Teichmann, Larisch & Hamker 2021).",

@@ -16,6 +16,10 @@ from pathlib import Path
 import numpy as np
 
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
 def atomic_write(path: str | os.PathLike, write) -> None:
     """Call ``write(fileobj)`` on a temporary file beside *path*, fsync, then rename.
 
@@ -26,6 +30,7 @@ def atomic_write(path: str | os.PathLike, write) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_UMASK)      # mkstemp creates 0600; outputs are for sharing
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()

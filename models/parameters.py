@@ -5,7 +5,7 @@ rerun: network assembly, file shapes, plots and layer-2/3 loading all follow.
 Source: MODEL_SPEC sections 1, 4 and 5 (Teichmann, Larisch & Hamker 2021;
 Larisch et al. 2021). Times in ms, rates in Hz.
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 DT = 1.0                 # ms, integration step (explicit Euler)
 

@@ -6,15 +6,19 @@
 
 A presynaptic spike adds w to the target conductance.
 
-The fast form (``FastClopathProjection``) visits, each step, only synapses
-whose update can be non-zero. LTD needs a presynaptic ``Spike`` (1 on one step
-per spike): its columns are few. LTP needs an open postsynaptic gate
-(vm > thetaLTP and umeanLTP > thetaLTD, true for ~40 % of E cells because the
-after-potential holds vm up after each spike) *and* a presynaptic trace: LGN
-cells fire rarely, so few columns carry a trace worth adding. On the visited
-synapses it evaluates the literal expression with ANNarchy's operation order;
-elsewhere the literal update adds exactly zero (LTD) or less than
-XTRACE_NEGLIGIBLE of a spike's trace (LTP, see below).
+The fast form (``FastClopathProjection``) computes the same terms with far
+less work. LTD needs a presynaptic ``Spike`` (1 on one step per spike): only
+those columns get the literal per-synapse update, in ANNarchy's operation
+order. LTP is not sparse (the after-potential holds vm above thetaLTP ~40 % of
+the time, and LGN traces are non-zero most of the time), but between two spikes
+of presynaptic cell j its trace decays geometrically, x_j(s) = X_j q^(s-a).
+The LTP a synapse collects over such an interval is therefore X_j q^-a times
+the difference of one running sum per postsynaptic cell, C_i = sum A_i(s) q^s:
+a synapse is touched when its presynaptic cell spikes, once per presentation
+(all synapses, so weights read between patches are current), and, if it would
+pass wMax inside an interval, replayed step by step (the literal rule stops at
+wMax). The sums are taken in another order than the literal rule's, so the two
+agree to ~1e-12 relative, not bit for bit (tests/test_rules.py).
 """
 from models.annarchy_env import prepare_environment
 
