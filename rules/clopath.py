@@ -68,14 +68,21 @@ _CLOPATH_STEP = """
     //
     // Threads own contiguous blocks of postsynaptic rows; the per-column bookkeeping
     // (identical in every thread) is kept per thread, so no step needs a barrier.
+    //
+    // Delays: with non-uniform delays ANNarchy's literal rule reads the presynaptic
+    // Spike and xtrace as they were lag = delay - 1 steps ago (the signals reach the
+    // synapse with the spike). Every column therefore keeps one book per lag.
     static const int K = %(period)d;            // steps per period
+    static const int D = %(max_delay)d;         // longest delay in steps (lags 0..D-1)
     double q = 0.0;                              // trace decay per step
     double qpow[K + 1], qinv[K + 1];             // q^k, q^-k
     double C[K + 1][%(n_post)d];                 // C_i(k)
     double A[K + 1][%(n_post)d];                 // A_i(k), for replays
     struct ColumnBook {
-        std::vector<int> last_k;                 // k of the last update of column j
-        std::vector<double> X;                   // x_j at that update
+        std::vector<int> last_k[D];              // k of the last update of column j, per lag
+        std::vector<double> X[D];                // the (lagged) trace at that update
+        std::vector<double> spike_hist[D];       // Spike(t - m), m = 0..D-1
+        std::vector<double> x_hist[D];           // xtrace(t - m)
         std::vector<long int> eager_until;       // column j is kept current until this step
         long int base_t;                         // step that ended the previous period
     };
@@ -83,6 +90,7 @@ _CLOPATH_STEP = """
     bool clopath_ready = false;
 
     inline double& W(const int i, const int j) { return %(w_access)s; }
+    inline int lag(const int i, const int j) { return %(lag)s; }
 
     void clopath_init(const int tid, const int nt) {
         // All threads evaluated the entry condition on the same state; nobody writes before this.
@@ -96,46 +104,44 @@ _CLOPATH_STEP = """
             for (auto &b : books) {
                 // Entered at step t: the previous step closes an (empty) period.
                 b.base_t = t - 1;
-                b.last_k.assign(%(n_pre)d, 0);
                 b.eager_until.assign(%(n_pre)d, t - 1);
-                b.X.resize(%(n_pre)d);
-                for (int j = 0; j < %(n_pre)d; j++) b.X[j] = pop%(pre)s->xtrace[j] / q;
+                for (int L = 0; L < D; L++) {
+                    b.last_k[L].assign(%(n_pre)d, 0);
+                    // Histories start filled with the current values, as ANNarchy's delay buffers.
+                    b.spike_hist[L].assign(pop%(pre)s->Spike.begin(), pop%(pre)s->Spike.end());
+                    b.x_hist[L].assign(pop%(pre)s->xtrace.begin(), pop%(pre)s->xtrace.end());
+                    b.X[L].resize(%(n_pre)d);
+                    for (int j = 0; j < %(n_pre)d; j++) b.X[L][j] = pop%(pre)s->xtrace[j] / q;
+                }
             }%(check_rows)s
             clopath_ready = true;
         }
         #pragma omp barrier
     }
 
-    // Bring column j, rows [i0, i1), from the end of step a to the end of step b of the period (LTP only).
-    inline void flush_col(const int j, const int a, const int b, const double Xj, const int i0, const int i1, const double _dt) {
+    // LTP of synapse (i, j) from the end of step a to the end of step b of the period.
+    inline void flush(const int i, const int j, const int a, const int b, const double Xj, const double _dt) {
         if (b <= a) return;
-        const double c = _dt * Xj * qinv[a];
-        const double *Cb = C[b], *Ca = C[a];
-        for (int i = i0; i < i1; i++) {
-            double &w_ij = W(i, j);
-            if (!(w_ij < wMax)) continue;            // LTP off; nothing else acts in between
-            const double inc = c * (Cb[i] - Ca[i]);
-            if (w_ij + inc < wMax) { w_ij += inc; continue; }
-            double x = Xj;                           // passes wMax: replay the steps
-            for (int k = a + 1; k <= b && w_ij < wMax; k++) { x *= q; w_ij += _dt * x * A[k][i]; }
-        }
+        double &w_ij = W(i, j);
+        if (!(w_ij < wMax)) return;                  // LTP off; nothing else acts in between
+        const double inc = _dt * Xj * qinv[a] * (C[b][i] - C[a][i]);
+        if (w_ij + inc < wMax) { w_ij += inc; return; }
+        double x = Xj;                               // passes wMax: replay the steps
+        for (int k = a + 1; k <= b && w_ij < wMax; k++) { x *= q; w_ij += _dt * x * A[k][i]; }
     }
 
-    // The literal update of column j, rows [i0, i1), at this step, in ANNarchy's operation order.
-    inline void literal_col(const int j, const int i0, const int i1, const double _dt) {
-        const double spike_j = pop%(pre)s->Spike[j], xtrace_j = pop%(pre)s->xtrace[j];
-        for (int i = i0; i < i1; i++) {
-            double &w_ij = W(i, j);
-            double ltd = (w_ij > wMin ? pop%(post)s->vmean[i]*spike_j*aLTD*positive(pop%(post)s->umeanLTD[i] - thetaLTD)/urefsquare : 0.0);
-            double ltp = (w_ij < wMax ? xtrace_j*aLTP*positive(pop%(post)s->umeanLTP[i] - thetaLTD)*positive(pop%(post)s->vm[i] - thetaLTP) : 0.0);
-            w_ij += _dt*(-ltd + ltp);
-            if (w_ij < 0.0) w_ij = 0.0;
-        }
+    // The literal update of synapse (i, j) at this step, in ANNarchy's operation order.
+    inline void literal(const int i, const int j, const double spike_j, const double xtrace_j, const double _dt) {
+        double &w_ij = W(i, j);
+        double ltd = (w_ij > wMin ? pop%(post)s->vmean[i]*spike_j*aLTD*positive(pop%(post)s->umeanLTD[i] - thetaLTD)/urefsquare : 0.0);
+        double ltp = (w_ij < wMax ? xtrace_j*aLTP*positive(pop%(post)s->umeanLTP[i] - thetaLTD)*positive(pop%(post)s->vm[i] - thetaLTP) : 0.0);
+        w_ij += _dt*(-ltd + ltp);
+        if (w_ij < 0.0) w_ij = 0.0;
     }
 
     void clopath_step(const int tid, const int nt) {
         if (!clopath_ready || (int)books.size() != nt || t - books[tid].base_t > K)
-            clopath_init(tid, nt);                  // first step, or learning was paused
+            clopath_init(tid, nt);                   // first step, or learning was paused
         ColumnBook &book = books[tid];
         const double _dt = dt * _update_period;
         const int k = (int)(t - book.base_t);
@@ -147,23 +153,43 @@ _CLOPATH_STEP = """
             A[k][i] = a_i;
             C[k][i] = C[k-1][i] + a_i * qpow[k];
         }
-        // Spikes of this step are transmitted up to max_delay steps later: keep their columns current.
-        for (int j : pop%(pre)s->spiked) book.eager_until[j] = t + %(max_delay)d - 1;
+        if (D > 1) {                                  // shift the histories: [m] = value at t - m
+            for (int L = D - 1; L > 0; L--) { book.spike_hist[L].swap(book.spike_hist[L-1]); book.x_hist[L].swap(book.x_hist[L-1]); }
+        }
+        std::copy(pop%(pre)s->Spike.begin(), pop%(pre)s->Spike.end(), book.spike_hist[0].begin());
+        std::copy(pop%(pre)s->xtrace.begin(), pop%(pre)s->xtrace.end(), book.x_hist[0].begin());
+        // Spikes of this step are transmitted up to D steps later: keep their columns current.
+        for (int j : pop%(pre)s->spiked) book.eager_until[j] = t + D - 1;
+
+        enum Action { NONE, THROUGH_K, LTD_STEP };
         for (int j = 0; j < %(n_pre)d; j++) {
-            if (pop%(pre)s->Spike[j] != 0.0) {         // LTD step: up to date, then the literal update
-                flush_col(j, book.last_k[j], k - 1, book.X[j], i0, i1, _dt);
-                if (_plasticity) literal_col(j, i0, i1, _dt);
-            } else if (period_end || book.eager_until[j] >= t) {
-                flush_col(j, book.last_k[j], k, book.X[j], i0, i1, _dt);
-            } else {
-                continue;
+            Action act[D];
+            bool any = false;
+            const bool current = period_end || book.eager_until[j] >= t;
+            for (int L = 0; L < D; L++) {
+                act[L] = book.spike_hist[L][j] != 0.0 ? LTD_STEP : (current ? THROUGH_K : NONE);
+                any |= act[L] != NONE;
             }
-            book.last_k[j] = k;
-            book.X[j] = pop%(pre)s->xtrace[j];
+            if (!any) continue;
+            for (int i = i0; i < i1; i++) {
+                const int L = lag(i, j);
+                if (act[L] == NONE) continue;
+                if (act[L] == LTD_STEP) {            // up to date, then the literal update with lagged values
+                    flush(i, j, book.last_k[L][j], k - 1, book.X[L][j], _dt);
+                    if (_plasticity) literal(i, j, book.spike_hist[L][j], book.x_hist[L][j], _dt);
+                } else {
+                    flush(i, j, book.last_k[L][j], k, book.X[L][j], _dt);
+                }
+            }
+            for (int L = 0; L < D; L++) {
+                if (act[L] == NONE) continue;
+                book.last_k[L][j] = k;
+                book.X[L][j] = book.x_hist[L][j];
+            }
         }
         if (period_end) {
             book.base_t = t;
-            std::fill(book.last_k.begin(), book.last_k.end(), 0);
+            for (int L = 0; L < D; L++) std::fill(book.last_k[L].begin(), book.last_k[L].end(), 0);
             for (int i = i0; i < i1; i++) C[0][i] = 0.0;
         }
     }
@@ -208,9 +234,14 @@ class FastClopathProjection(SpecificProjection):
             if self._storage_order != "pre_to_post":
                 raise ValueError(f"{self.name}: the fast Clopath projection needs storage_order='pre_to_post'")
             w_access, check_rows = f"w[j*{self.post.size} + i]", ""
+            lag = str(max(0, self.uniform_delay - 1)) if self.uniform_delay > 1 else "0"
         elif self._storage_format == "lil":
             # LIL (needed for non-uniform delays): rows must be complete and in rank order.
             w_access = "w[i][j]"
+            if self.uniform_delay == -1:
+                lag = "(delay[i][j] - 1)"            # per-synapse delays, in steps
+            else:
+                lag = str(max(0, self.uniform_delay - 1))
             check_rows = f"""
             for (int i = 0; i < (int)post_rank.size(); i++) {{
                 bool ok = post_rank[i] == i && (int)pre_rank[i].size() == {self.pre.size};
@@ -221,7 +252,7 @@ class FastClopathProjection(SpecificProjection):
             raise ValueError(f"{self.name}: the fast Clopath projection needs dense or lil storage")
         self._specific_template["declare_additional"] = _CLOPATH_STEP % dict(
             pre=self.pre.id, post=self.post.id, n_pre=self.pre.size, n_post=self.post.size,
-            period=self.flush_period, w_access=w_access, check_rows=check_rows,
+            period=self.flush_period, w_access=w_access, lag=lag, check_rows=check_rows,
             max_delay=self._max_delay_steps())
         for var in self.synapse_type.description["variables"]:
             if var["name"] == "plasticity_step":
