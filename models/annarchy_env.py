@@ -8,6 +8,7 @@ on PATH fixes that. ANNarchy also parses ``sys.argv`` when it is imported and
 when it compiles; the scripts parse their own options first and hand ANNarchy
 only the flags it owns (see ``models.cli``).
 """
+import contextlib
 import os
 import sys
 
@@ -20,3 +21,14 @@ def prepare_environment(annarchy_argv=None) -> None:
         os.environ["PATH"] = bindir + os.pathsep + path
     if annarchy_argv is not None:
         sys.argv = [sys.argv[0]] + list(annarchy_argv)
+
+
+@contextlib.contextmanager
+def annarchy_argv(flags=()):
+    """ANNarchy re-reads sys.argv when compiling: show it only the flags it owns."""
+    saved = sys.argv
+    sys.argv = [saved[0] if saved else "v1"] + list(flags)
+    try:
+        yield
+    finally:
+        sys.argv = saved

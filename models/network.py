@@ -8,13 +8,11 @@ projections exist; everything else is here, in one place.
 """
 from __future__ import annotations
 
-import contextlib
-import sys
 from pathlib import Path
 
 import numpy as np
 
-from models.annarchy_env import prepare_environment
+from models.annarchy_env import annarchy_argv, prepare_environment
 
 prepare_environment()
 import ANNarchy as ann  # noqa: E402
@@ -25,17 +23,6 @@ from models.parameters import ClopathParams, ProjectionSpec, VogelsParams  # noq
 from rules import FastClopathProjection, FastVogelsProjection, clopath_synapse, vogels_synapse  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
-@contextlib.contextmanager
-def _annarchy_argv(flags):
-    """ANNarchy re-reads sys.argv when compiling: show it only the flags it owns."""
-    saved = sys.argv
-    sys.argv = [saved[0] if saved else "v1"] + list(flags)
-    try:
-        yield
-    finally:
-        sys.argv = saved
 
 
 class V1Network:
@@ -131,7 +118,7 @@ class V1Network:
 
     def compile(self):
         self.build_dir.mkdir(parents=True, exist_ok=True)
-        with _annarchy_argv(self._annarchy_flags):
+        with annarchy_argv(self._annarchy_flags):
             self.net.compile(directory=str(self.build_dir), silent=True, profile_enabled=self._profile)
         return self
 

@@ -18,13 +18,11 @@ Drive: a SpikeSourceArray cell fires on every step into target 'Exc' with weight
 in every step n >= 1 (g_Exc decays to exactly 0 within each step since tau_gExc = dt). One cell
 also gets inhibitory spikes (every 23 ms, weight 0.8) so that g_Inh (tau 10) is exercised.
 """
-import contextlib
-import sys
 
 import numpy as np
 import pytest
 
-from models.annarchy_env import prepare_environment
+from models.annarchy_env import annarchy_argv, prepare_environment
 
 prepare_environment()
 import ANNarchy as ann  # noqa: E402
@@ -46,17 +44,6 @@ tauLTD, tauLTP, taumean, tau_gExc, tau_gInh = 10.0, 7.0, 750.0, 1.0, 10.0
 LGN_EL, LGN_VTREST, LGN_TAUX = -70.4, -50.4, 15.0
 
 ADEX_VARS = ("vm", "vmean", "umeanLTD", "umeanLTP", "xtrace", "wad", "z", "VT", "g_Inh", "Spike", "state")
-
-
-@contextlib.contextmanager
-def _clean_argv():
-    """ANNarchy parses sys.argv when compiling: hide pytest's arguments."""
-    saved = sys.argv
-    sys.argv = [saved[0] if saved else "pytest"]
-    try:
-        yield
-    finally:
-        sys.argv = saved
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +70,7 @@ def sim(tmp_path_factory):
     m_lgn = net.monitor(lgn, ["g_exc", "Spike", "xtrace", "spike"])
     directory = tmp_path_factory.mktemp("neuron") / "build"
     directory.mkdir()
-    with _clean_argv():
+    with annarchy_argv():
         net.compile(directory=str(directory), silent=True)
     net.simulate(T)
 

@@ -17,13 +17,11 @@ The fast Clopath projection brings its weights up to date every `flush_period` s
 tested with flush_period = 1 (current after every step) and LAZY_PERIOD (compared at the ends
 of its periods, where it must be current).
 """
-import contextlib
-import sys
 
 import numpy as np
 import pytest
 
-from models.annarchy_env import prepare_environment
+from models.annarchy_env import annarchy_argv, prepare_environment
 
 prepare_environment()
 import ANNarchy as ann  # noqa: E402
@@ -110,17 +108,6 @@ FiredPost = ann.Neuron(
 )
 
 
-@contextlib.contextmanager
-def _clean_argv():
-    """ANNarchy parses sys.argv when compiling: hide pytest's arguments."""
-    saved = sys.argv
-    sys.argv = [saved[0] if saved else "pytest"]
-    try:
-        yield
-    finally:
-        sys.argv = saved
-
-
 def _run(directory, num_threads):
     """Build, compile and simulate the test network; return every trajectory."""
     net = ann.Network(dt=DT, seed=1)
@@ -168,7 +155,7 @@ def _run(directory, num_threads):
     mon_v = {k: net.monitor(p, ["ginh_seen"]) for k, p in vpost.items()}
 
     directory.mkdir(parents=True, exist_ok=True)
-    with _clean_argv():
+    with annarchy_argv():
         net.compile(directory=str(directory), silent=True)
 
     fire = np.zeros((T, len(VPOST_FIRE)))
