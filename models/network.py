@@ -22,7 +22,6 @@ from models.neurons import AdExNeuron, LGNNeuron  # noqa: E402
 from models.parameters import ClopathParams, ProjectionSpec, VogelsParams  # noqa: E402
 from rules import FastClopathProjection, FastVogelsProjection, clopath_synapse, vogels_synapse  # noqa: E402
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 class V1Network:
