@@ -58,7 +58,7 @@ def build_parser(layer) -> argparse.ArgumentParser:
                     "(Teichmann, Larisch & Hamker 2021).",
     )
     run = parser.add_argument_group("run")
-    run.add_argument("--patches", type=_positive_int, default=P.N_PATCHES, metavar="N",
+    run.add_argument("--patches", type=_positive_int, default=None, metavar="N",
                      help=f"number of patches to present, 125 ms each (default: {P.N_PATCHES})")
     run.add_argument("--seed", type=_non_negative_int, default=None, metavar="S",
                      help="seed of every random generator; the same seed and thread count give "
@@ -70,24 +70,28 @@ def build_parser(layer) -> argparse.ArgumentParser:
     run.add_argument("--out", default=layer.default_out, metavar="DIR", help=f"output folder (default: {layer.default_out})")
     run.add_argument("--save-every", type=_positive_int, default=None, metavar="N",
                      help="patches between weight snapshots (default: 1/20 of the run)")
-    run.add_argument("--variant", choices=("fast", "literal"), default="fast",
+    run.add_argument("--variant", choices=("fast", "literal"), default=None,
                      help="computation of the learning rules: 'fast' (default) or 'literal', the "
                           "specification's equations per synapse and step (reference, ~15x slower); "
                           "both give the same weights")
     run.add_argument("--overwrite", action="store_true",
                      help="replace the outputs of an earlier run in --out")
+    run.add_argument("--resume", action="store_true",
+                     help="continue the interrupted run in --out from its latest checkpoint, with its "
+                          "recorded settings (seed, patches, threads, ...); the result is identical to "
+                          "an uninterrupted run")
     run.add_argument("--build-dir", default=None, metavar="DIR",
                      help="ANNarchy compile directory (default: build/<layer>-<variant>-j<threads>)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     if layer.frozen_from is not None:
         l4 = parser.add_argument_group("layer 4 input")
-        l4.add_argument("--l4", default=layer.frozen_from.default_out, metavar="DIR",
+        l4.add_argument("--l4", default=None, metavar="DIR",
                         help="output folder of the layer-4 run whose weights are loaded, frozen "
                              f"(default: {layer.frozen_from.default_out})")
         l4.add_argument("--l4-step", type=_non_negative_int, default=None, metavar="N",
                         help="layer-4 snapshot to load (default: the highest-numbered complete one)")
     ann = parser.add_argument_group("ANNarchy (passed through)")
-    ann.add_argument("-j", "--num-threads", type=_positive_int, default=1, metavar="N",
+    ann.add_argument("-j", "--num-threads", type=_positive_int, default=None, metavar="N",
                      help="OpenMP threads of the simulation (default: 1)")
     ann.add_argument("-c", "--clean", action="store_true", help="force recompilation")
     ann.add_argument("-d", "--debug", action="store_true", help="compile with debug symbols and checks")
@@ -117,9 +121,12 @@ def annarchy_flags(args) -> list[str]:
 
 
 def _existing_run(out_dir: Path, layer) -> list[str]:
+    from models import checkpoint
     found = []
     if (out_dir / "run.json").exists():
         found.append("run.json")
+    if checkpoint.list_patches(out_dir):
+        found.append(f"{checkpoint.FOLDER}/")
     for rel in layer.snapshot_shapes():
         sub, stem = os.path.split(rel)
         if any((out_dir / sub).glob(f"{stem}_*.txt")):
@@ -131,21 +138,40 @@ def check_output_folder(out_dir: Path, layer, overwrite: bool) -> None:
     found = _existing_run(out_dir, layer)
     if found and not overwrite:
         raise UsageError(f"{out_dir}: already holds a run ({', '.join(found[:3])}); "
-                         "use --overwrite to replace it or --out to choose another folder")
+                         "use --resume to continue it, --overwrite to replace it or --out to choose "
+                         "another folder")
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         probe = out_dir / ".write_test"
         probe.write_bytes(b"ok")
         probe.unlink()
-        if found:   # --overwrite: drop the earlier run's snapshots, or stale steps would survive
-            from models.io import snapshot_steps
-            (out_dir / "run.json").unlink(missing_ok=True)
-            for rel in layer.snapshot_shapes():
-                sub, stem = os.path.split(rel)
-                for step in snapshot_steps(out_dir / sub, stem):
-                    (out_dir / sub / f"{stem}_{step}.txt").unlink()
+        if found:   # --overwrite: drop the earlier run's files, or stale steps would survive
+            discard_outputs(out_dir, layer)
     except OSError as exc:
         raise UsageError(f"{out_dir}: output folder is not writable ({exc.strerror or exc})")
+
+
+def discard_outputs(out_dir: Path, layer) -> None:
+    """Remove every file a run of *layer* writes into *out_dir* (and its emptied folders)."""
+    from models import checkpoint
+    from models.io import snapshot_steps
+    checkpoint.clear(out_dir)
+    for name in ("run.json", "frExc.npy", "frInh.npy"):
+        (out_dir / name).unlink(missing_ok=True)
+    folders = {checkpoint.folder(out_dir)}
+    for rel in layer.snapshot_shapes():
+        sub, stem = os.path.split(rel)
+        folders.add(out_dir / sub)
+        for step in snapshot_steps(out_dir / sub, stem):
+            (out_dir / sub / f"{stem}_{step}.txt").unlink()
+    for sub, filename in layer.delay_files.values():
+        folders.add(out_dir / sub)
+        (out_dir / sub / filename).unlink(missing_ok=True)
+    for folder in folders:
+        try:
+            folder.rmdir()          # only if empty
+        except OSError:
+            pass
 
 
 def main(layer, argv=None) -> int:
@@ -157,8 +183,55 @@ def main(layer, argv=None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("\ninterrupted: the snapshots written so far are complete", file=sys.stderr)
+        print("\ninterrupted: the snapshots and the checkpoint written so far are complete; "
+              "continue with --resume", file=sys.stderr)
         return 130
+
+
+def _resolve_settings(layer, args, out_dir: Path) -> dict | None:
+    """Fill the options left at their defaults; with --resume, from the run's run.json.
+
+    Returns the recorded run.json of the run to resume (None for a new run).
+    """
+    defaults = {"patches": P.N_PATCHES, "variant": "fast", "num_threads": 1}
+    if layer.frozen_from is not None:
+        defaults["l4"] = layer.frozen_from.default_out
+    if not args.resume:
+        for name, value in defaults.items():
+            if getattr(args, name) is None:
+                setattr(args, name, value)
+        return None
+
+    import json
+    if args.overwrite:
+        raise UsageError("--resume and --overwrite exclude each other")
+    run_file = out_dir / "run.json"
+    if not run_file.is_file():
+        raise UsageError(f"{run_file}: not found, so there is no run to resume in {out_dir}")
+    try:
+        recorded = json.loads(run_file.read_text())
+        if recorded.get("layer") != layer.name:
+            raise UsageError(f"{run_file}: a run of layer {recorded.get('layer')}, not {layer.name}")
+        if recorded.get("status") == "complete":
+            raise UsageError(f"{out_dir}: the run is complete ({recorded['patches']} patches); nothing to resume")
+        wanted = {"patches": recorded["patches"], "seed": recorded["seed"], "save_every": recorded["save_every"],
+                  "variant": recorded["variant"], "num_threads": recorded["threads"]}
+        if layer.frozen_from is not None:
+            wanted.update(l4=recorded["layer4"]["folder"], l4_step=recorded["layer4"]["step"])
+        images = recorded["images"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise UsageError(f"{run_file}: unreadable run record ({exc})")
+    for name, value in wanted.items():
+        given = getattr(args, name)
+        if given is not None and given != value and not (name == "l4" and Path(given) == Path(value)):
+            option = "--" + name.replace("_", "-") if name != "num_threads" else "-j"
+            raise UsageError(f"{option} {given}: the run to resume has {value} (leave the option out; "
+                             "checkpoints continue only with the same settings)")
+        setattr(args, name, value)
+    if args.images is None and images.get("path") is not None:
+        args.images = images["path"]
+    args.recorded_images_sha256 = images.get("sha256")
+    return recorded
 
 
 def _run(layer, args) -> int:
@@ -167,26 +240,41 @@ def _run(layer, args) -> int:
     import numpy as np
 
     out_dir = Path(args.out)
+    recorded = _resolve_settings(layer, args, out_dir)
     if args.gpu is not None and args.variant == "fast":
         raise UsageError("--gpu: the fast variant runs on CPUs only; add --variant literal for CUDA")
     seed = args.seed if args.seed is not None else int(np.random.SeedSequence().entropy % (2**31))
 
     # 1. inputs, all checked before any output exists
     try:
-        source = resolve_images(args.images, log=lambda msg: print(msg, file=sys.stderr))
+        source = resolve_images(args.images, log=lambda msg: print(msg, file=sys.stderr),
+                                download=recorded is None)
     except InputDataError as exc:
         raise UsageError(str(exc))
+    if recorded is not None and source.sha256 != args.recorded_images_sha256:
+        raise UsageError(f"{source.path or 'stand-in images'}: not the images the interrupted run trained on "
+                         "(content hash differs from run.json)")
     frozen = None
     if layer.frozen_from is not None:
         from models.layer_io import load_frozen_weights
         frozen = load_frozen_weights(layer.frozen_from, Path(args.l4), args.l4_step)
-    check_output_folder(out_dir, layer, args.overwrite)
+    resume_state = None
+    if recorded is None:
+        check_output_folder(out_dir, layer, args.overwrite)
+    else:
+        from models import checkpoint
+        from models.io import remove_stale_temporaries
+        remove_stale_temporaries(out_dir)     # left by a kill in the middle of a write
+        try:
+            resume_state = checkpoint.load_latest(out_dir)
+        except checkpoint.CheckpointError as exc:
+            raise UsageError(f"{exc}; start again with --overwrite")
 
     # 2. network (ANNarchy is imported only now, with a clean argv)
     from models.annarchy_env import prepare_environment
     prepare_environment(annarchy_flags(args))
     from models.network import V1Network
-    from models.training import Schedule, Trainer
+    from models.training import Interrupted, Schedule, Trainer
 
     build_dir = Path(args.build_dir) if args.build_dir else \
         REPO_ROOT / "build" / f"{layer.name}-{args.variant}-j{args.num_threads}"
@@ -200,15 +288,49 @@ def _run(layer, args) -> int:
 
     sampler = PatchSampler(source.images, rng=np.random.default_rng([seed, 0]))
     schedule = Schedule.for_run(args.patches, args.save_every, layer.normalize_every)
-    trainer = Trainer(layer, network, sampler, schedule, out_dir, progress=not args.no_progress)
+    identity = {"layer": layer.name, "seed": seed, "threads": args.num_threads, "variant": args.variant,
+                "patches": schedule.n_patches, "save_every": schedule.save_every, "images_sha256": source.sha256}
+    trainer = Trainer(layer, network, sampler, schedule, out_dir, progress=not args.no_progress,
+                      checkpoint_meta=identity)
 
-    started = _dt.datetime.now().astimezone().isoformat(timespec="seconds")
-    metadata = run_metadata(layer, args, seed, source, frozen, schedule, started)
     from models import io
-    io.save_json(out_dir / "run.json", dict(metadata, status="running"))
-    timing = trainer.run()
-    metadata.update(timing, status="complete",
-                    finished=_dt.datetime.now().astimezone().isoformat(timespec="seconds"))
+    now = lambda: _dt.datetime.now().astimezone().isoformat(timespec="seconds")  # noqa: E731
+    if recorded is None:
+        metadata = run_metadata(layer, args, seed, source, frozen, schedule, now())
+    else:
+        from models.checkpoint import CheckpointError
+        try:
+            trainer.resume_from(*resume_state)
+        except (CheckpointError, KeyError, ValueError) as exc:
+            raise UsageError(f"{out_dir}: cannot resume: {exc}")
+        metadata = dict(recorded)
+        metadata["resumed"] = list(recorded.get("resumed", [])) + [
+            {"at_patch": trainer.patch, "time": now(), "command": args.command}]
+        print(f"resuming {out_dir} at patch {trainer.patch} of {schedule.n_patches}", file=sys.stderr)
+
+    # 3. training; an OS error (full disk, ...) keeps what a resume needs and nothing half-written
+    try:
+        io.save_json(out_dir / "run.json", dict(metadata, status="running"))
+        timing = trainer.run()
+    except Interrupted as stop:
+        metadata.update(status="interrupted", interrupted_at_patch=stop.patch)
+        io.save_json(out_dir / "run.json", metadata)
+        print(f"\n{stop}: checkpoint {stop.path} written; continue with: "
+              f"{' '.join(args.command[:1])} --out {out_dir} --resume", file=sys.stderr)
+        return 128 + stop.signum
+    except OSError as exc:
+        from models import checkpoint
+        where = exc.filename or out_dir
+        if checkpoint.list_patches(out_dir):
+            last = checkpoint.list_patches(out_dir)[-1]
+            print(f"error: {where}: {exc.strerror or exc}; the checkpoint at patch {last} is complete: "
+                  f"fix the problem and continue with --resume", file=sys.stderr)
+        else:
+            discard_outputs(out_dir, layer)
+            print(f"error: {where}: {exc.strerror or exc}; nothing was kept", file=sys.stderr)
+        return 1
+    metadata.update(timing, status="complete", finished=now())
+    metadata.pop("interrupted_at_patch", None)
     io.save_json(out_dir / "run.json", metadata)
     if layer.name == "L4":
         from analysis.rates import plot_rates

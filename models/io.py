@@ -24,7 +24,8 @@ def atomic_write(path: str | os.PathLike, write) -> None:
     """Call ``write(fileobj)`` on a temporary file beside *path*, fsync, then rename.
 
     A reader (or a crash) never sees a half-written file: either the old file
-    or the complete new one exists under *path*.
+    or the complete new one exists under *path*. The folder is synced after the
+    rename, so the new name survives a power cut.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -36,10 +37,33 @@ def atomic_write(path: str | os.PathLike, write) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+        fsync_dir(path.parent)
+    except BaseException as exc:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.errno is not None and exc.filename is None:
+            # e.g. ENOSPC from inside write(): name the file that could not be written
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
         raise
+
+
+def remove_stale_temporaries(folder) -> list[Path]:
+    """Delete the temporary files that a killed ``atomic_write`` left under *folder*."""
+    removed = []
+    for p in Path(folder).rglob(".*.tmp"):
+        if p.is_file():
+            p.unlink()
+            removed.append(p)
+    return removed
+
+
+def fsync_dir(folder) -> None:
+    """Make a rename in *folder* durable (the directory entry itself is flushed)."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def save_matrix_txt(path, matrix: np.ndarray) -> None:

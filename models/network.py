@@ -116,6 +116,9 @@ class V1Network:
         return np.rint(self._draw_matrix(spec, spec.delay).astype(float) / P.DT) * P.DT
 
     def compile(self):
+        from models.checkpoint import add_state_access
+        # C++ accessors for checkpoints (spikes in flight, random generators); no effect on the run.
+        add_state_access(self.pops, self.projs, rng_population="P")
         self.build_dir.mkdir(parents=True, exist_ok=True)
         with annarchy_argv(self._annarchy_flags):
             self.net.compile(directory=str(self.build_dir), silent=True, profile_enabled=self._profile)

@@ -8,14 +8,18 @@ One ``Trainer`` drives one compiled ``V1Network``:
 * at patch 0, every ``save_every`` patches and at the end: write every plastic
   weight matrix as text (atomically) and the firing rates so far;
 * every RATE_WINDOW patches: mean rate of every E and I cell (``frExc.npy``,
-  ``frInh.npy``).
+  ``frInh.npy``);
+* at every snapshot, at the end and on SIGINT/SIGTERM: a checkpoint from which
+  ``--resume`` continues bit for bit (``models.checkpoint``).
 
 The loop owns nothing about the model itself: which projections exist, their
 files and shapes come from the ``LayerSpec``.
 """
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,6 +74,7 @@ class RateRecorder:
         self.pop_names = pop_names
         self.monitors = {name: network.net.monitor(network.pops[name], ["spike"]) for name in pop_names}
         self.rows = {name: [] for name in pop_names}
+        self.counts = {name: np.zeros(network.pops[name].size) for name in pop_names}
         self.patches_in_window = 0
 
     def patch_done(self) -> None:
@@ -77,17 +82,20 @@ class RateRecorder:
         if self.patches_in_window == self.window:
             self.close_window()
 
+    def _pull(self) -> None:
+        """Add the spikes recorded since the last pull to the window's counts."""
+        for name, mon in self.monitors.items():
+            for rank, times in mon.get("spike").items():  # rank -> spike times; clears the monitor
+                self.counts[name][rank] += len(times)
+
     def close_window(self) -> None:
         if self.patches_in_window == 0:
             return
+        self._pull()
         seconds = self.patches_in_window * P.PRESENTATION_MS / 1000.0
-        for name, mon in self.monitors.items():
-            spikes = mon.get("spike")  # rank -> spike times; clears the monitor
-            size = self.network.pops[name].size
-            counts = np.zeros(size)
-            for rank, times in spikes.items():
-                counts[rank] = len(times)
-            self.rows[name].append(counts / seconds)
+        for name in self.pop_names:
+            self.rows[name].append(self.counts[name] / seconds)
+            self.counts[name] = np.zeros_like(self.counts[name])
         self.patches_in_window = 0
 
     def latest_means(self) -> tuple:
@@ -96,10 +104,57 @@ class RateRecorder:
     def arrays(self) -> dict:
         return {n: np.array(self.rows[n]).reshape(-1, self.network.pops[n].size) for n in self.pop_names}
 
+    # -- checkpoints ---------------------------------------------------------------
+    def get_state(self) -> tuple[dict, dict]:
+        self._pull()
+        arrays = {}
+        for name, rows in self.arrays().items():
+            arrays[f"rates/{name}/rows"] = rows
+            arrays[f"rates/{name}/counts"] = self.counts[name].copy()
+        return arrays, {"patches_in_window": self.patches_in_window}
+
+    def set_state(self, arrays: dict, meta: dict) -> None:
+        for name in self.pop_names:
+            self.rows[name] = list(arrays[f"rates/{name}/rows"])
+            self.counts[name] = np.array(arrays[f"rates/{name}/counts"], dtype=np.float64)
+        self.patches_in_window = int(meta["patches_in_window"])
+
+
+class Interrupted(Exception):
+    """The run stopped on a signal after writing a checkpoint."""
+
+    def __init__(self, signum: int, patch: int, path):
+        super().__init__(f"stopped by {signal.Signals(signum).name} at patch {patch}")
+        self.signum, self.patch, self.path = signum, patch, path
+
+
+class _StopOnSignal:
+    """Turn SIGINT/SIGTERM into a request that the loop honours between patches."""
+
+    def __init__(self):
+        self.signum = None
+        self._previous = {}
+
+    def _handler(self, signum, frame):
+        if self.signum is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt          # a second Ctrl-C: leave at once
+        self.signum = signum
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handler)
+        return self
+
+    def __exit__(self, *exc):
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        return False
+
 
 class Trainer:
     def __init__(self, layer: LayerSpec, network, sampler, schedule: Schedule, out_dir, *,
-                 progress: bool = True, log=print):
+                 progress: bool = True, log=print, checkpoint_meta: dict | None = None):
         self.layer = layer
         self.network = network
         self.sampler = sampler
@@ -109,6 +164,9 @@ class Trainer:
         self.log = log
         self.rates = RateRecorder(network, layer.rate_populations)
         self.patch = 0
+        self.wall_before = 0.0           # wall time of earlier segments of a resumed run
+        # What a checkpoint must match to be resumed into this trainer (run identity).
+        self.checkpoint_meta = dict(checkpoint_meta or {})
 
     # -- outputs ----------------------------------------------------------------
     def write_snapshot(self, step: int) -> None:
@@ -130,35 +188,78 @@ class Trainer:
         for name in self.layer.onoff_balanced:
             self.network.set_weights(name, balance_on_off(self.network.weights(name)))
 
+    # -- checkpoints --------------------------------------------------------------
+    def write_checkpoint(self, wall_so_far: float):
+        """The complete state before patch ``self.patch`` (models/checkpoint.py)."""
+        from models import checkpoint
+        arrays = checkpoint.capture_network(self.network)
+        rate_arrays, rate_meta = self.rates.get_state()
+        arrays.update(rate_arrays)
+        meta = dict(self.checkpoint_meta, rates=rate_meta, wall_time_s=wall_so_far,
+                    sampler=self.sampler.rng.bit_generator.state)
+        return checkpoint.save(self.out_dir, self.patch, arrays, meta)
+
+    def resume_from(self, arrays: dict, meta: dict) -> None:
+        from models import checkpoint
+        for key, expected in self.checkpoint_meta.items():
+            if meta.get(key) != expected:
+                raise checkpoint.CheckpointError(
+                    f"checkpoint_{meta.get('patch')}: {key} is {meta.get(key)!r}, this run has {expected!r}")
+        checkpoint.restore_network(self.network, arrays)
+        self.rates.set_state(arrays, meta["rates"])
+        self.sampler.rng.bit_generator.state = meta["sampler"]
+        self.patch = int(meta["patch"])
+        self.wall_before = float(meta["wall_time_s"])
+        if self.network.net.current_step != self.patch * self.network.steps_per_patch:
+            raise checkpoint.CheckpointError(f"checkpoint_{self.patch}: simulation step "
+                                             f"{self.network.net.current_step} does not match patch {self.patch}")
+
     # -- loop -------------------------------------------------------------------
     def run(self) -> dict:
+        """Train from ``self.patch`` to the end.
+
+        Order within patch p: checkpoint (at snapshot steps: the state *before*
+        p, so that a resumed run repeats exactly what follows), ON/OFF balance,
+        weight snapshot, presentation. SIGINT/SIGTERM end the current patch,
+        write a checkpoint and raise ``Interrupted``.
+        """
         from tqdm import tqdm
 
         snapshots = set(self.schedule.snapshot_steps())
         self.write_delays()
         t_start = time.perf_counter()
-        bar = tqdm(total=self.schedule.n_patches, unit="patch", disable=not self.progress,
+        wall = lambda: self.wall_before + time.perf_counter() - t_start  # noqa: E731
+        bar = tqdm(total=self.schedule.n_patches, initial=self.patch, unit="patch", disable=not self.progress,
                    dynamic_ncols=True, file=sys.stderr, smoothing=0.05)
         exc, inh = self.layer.rate_populations
-        while self.patch < self.schedule.n_patches:
-            if self.schedule.normalizes_at(self.patch):
-                self.balance()
-            if self.patch in snapshots:
-                self.write_snapshot(self.patch)
-                self.write_rates()
-            self.network.present(self.sampler.sample())
-            self.patch += 1
-            windows_before = len(self.rates.rows[exc])
-            self.rates.patch_done()
-            bar.update(1)
-            if len(self.rates.rows[exc]) != windows_before:
-                r_e, r_i = self.rates.latest_means()
-                bar.set_postfix_str(f"{exc} {r_e:5.2f} Hz  {inh} {r_i:5.2f} Hz", refresh=False)
-        bar.close()
-        wall = time.perf_counter() - t_start
-        self.rates.close_window()
-        self.write_snapshot(self.patch)
-        self.write_rates()
+        with _StopOnSignal() as stop:
+            while self.patch < self.schedule.n_patches:
+                if stop.signum is not None:
+                    bar.close()
+                    path = self.write_checkpoint(wall())
+                    self.write_rates()
+                    raise Interrupted(stop.signum, self.patch, path)
+                if self.patch in snapshots:
+                    self.write_checkpoint(wall())
+                if self.schedule.normalizes_at(self.patch):
+                    self.balance()
+                if self.patch in snapshots:
+                    self.write_snapshot(self.patch)
+                    self.write_rates()
+                self.network.present(self.sampler.sample())
+                self.patch += 1
+                windows_before = len(self.rates.rows[exc])
+                self.rates.patch_done()
+                bar.update(1)
+                if len(self.rates.rows[exc]) != windows_before:
+                    r_e, r_i = self.rates.latest_means()
+                    bar.set_postfix_str(f"{exc} {r_e:5.2f} Hz  {inh} {r_i:5.2f} Hz", refresh=False)
+            bar.close()
+            self.rates.close_window()
+            self.write_snapshot(self.patch)
+            self.write_rates()
+            self.write_checkpoint(wall())
+        wall_s = wall()
         model_s = self.schedule.n_patches * P.PRESENTATION_MS / 1000.0
-        return {"model_time_s": model_s, "wall_time_s": wall,
-                "model_per_wall": model_s / wall if wall > 0 else float("inf")}
+        return {"model_time_s": model_s, "wall_time_s": wall_s,
+                "model_per_wall": model_s / wall_s if wall_s > 0 else float("inf")}

@@ -88,6 +88,7 @@ _CLOPATH_STEP = """
     };
     std::vector<ColumnBook> books;
     bool clopath_ready = false;
+    std::vector<double> restored_book;           // from a checkpoint, applied by clopath_init
 
     inline double& W(const int i, const int j) { return %(w_access)s; }
     inline int lag(const int i, const int j) { return %(lag)s; }
@@ -113,11 +114,46 @@ _CLOPATH_STEP = """
                     b.X[L].resize(%(n_pre)d);
                     for (int j = 0; j < %(n_pre)d; j++) b.X[L][j] = pop%(pre)s->xtrace[j] / q;
                 }
+            }
+            if (!restored_book.empty()) {            // continue from a checkpoint
+                for (auto &b : books) unpack_book(b, restored_book);
+                restored_book.clear();
             }%(check_rows)s
             clopath_ready = true;
         }
         #pragma omp barrier
     }
+
+    // Checkpoints: the bookkeeping of thread 0 (every thread keeps the same), as doubles:
+    // base_t, eager_until[n_pre], then per lag: last_k, X, spike_hist, x_hist [n_pre each].
+    std::vector<double> pack_book() {
+        if (!restored_book.empty()) return restored_book;   // restored, not yet applied
+        std::vector<double> s;
+        if (!clopath_ready || books.empty()) return s;   // never simulated: fresh start
+        const ColumnBook &b = books[0];
+        s.push_back((double)b.base_t);
+        s.insert(s.end(), b.eager_until.begin(), b.eager_until.end());
+        for (int L = 0; L < D; L++) {
+            s.insert(s.end(), b.last_k[L].begin(), b.last_k[L].end());
+            s.insert(s.end(), b.X[L].begin(), b.X[L].end());
+            s.insert(s.end(), b.spike_hist[L].begin(), b.spike_hist[L].end());
+            s.insert(s.end(), b.x_hist[L].begin(), b.x_hist[L].end());
+        }
+        return s;
+    }
+    void unpack_book(ColumnBook &b, const std::vector<double> &s) {
+        const int n = %(n_pre)d;
+        auto it = s.begin();
+        b.base_t = (long int)*it++;
+        for (int j = 0; j < n; j++) b.eager_until[j] = (long int)*it++;
+        for (int L = 0; L < D; L++) {
+            for (int j = 0; j < n; j++) b.last_k[L][j] = (int)*it++;
+            for (int j = 0; j < n; j++) b.X[L][j] = *it++;
+            for (int j = 0; j < n; j++) b.spike_hist[L][j] = *it++;
+            for (int j = 0; j < n; j++) b.x_hist[L][j] = *it++;
+        }
+    }
+    int book_size() { return 1 + %(n_pre)d * (1 + 4 * D); }
 
     // LTP of synapse (i, j) from the end of step a to the end of step b of the period.
     inline void flush(const int i, const int j, const int a, const int b, const double Xj, const double _dt) {
@@ -220,6 +256,21 @@ class FastClopathProjection(SpecificProjection):
             name="Clopath (fast)",
         )
         super().__init__(pre, post, target, synapse=synapse, name=name, copied=copied, net_id=net_id)
+        self.synapse_type.description["functions"] += [
+            {"name": "ckpt_get_book", "cpp": "std::vector<double> ckpt_get_book() { return pack_book(); }"},
+            {"name": "ckpt_set_book", "cpp": "bool ckpt_set_book(std::vector<double> s) { "
+                                             "if (!s.empty() && (int)s.size() != book_size()) return false; "
+                                             "restored_book = s; books.clear(); clopath_ready = false; return true; }"},
+        ]
+
+    # -- checkpoints (models/checkpoint.py) ------------------------------------------
+    def get_rule_state(self):
+        """The per-column bookkeeping, valid between patches (empty before the first step)."""
+        return self.cyInstance.ckpt_get_book()
+
+    def set_rule_state(self, state) -> None:
+        if not self.cyInstance.ckpt_set_book([float(v) for v in state]):
+            raise ValueError(f"{self.name}: Clopath bookkeeping of {len(state)} values does not fit this projection")
 
     def _copy(self, pre, post, net_id=None):
         return FastClopathProjection(pre, post, self.target, self.params, self.flush_period,

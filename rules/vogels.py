@@ -59,14 +59,32 @@ _VOGELS_CODE = """
     std::vector<double> trace_post = std::vector<double>(%(n_post)d, 0.0);
     std::vector<std::vector<double>> trace_pre;      // [thread][presynaptic cell]
     std::vector<std::vector<int>> pre_spiked_last;   // [thread]: spikes delivered this step
+    std::vector<double> restored_pre;                // from a checkpoint, applied by vogels_init
 
     void vogels_init(const int nt) {
         #pragma omp barrier
         #pragma omp single
         {
-            trace_pre.assign(nt, std::vector<double>(%(n_pre)d, 0.0));
+            trace_pre.assign(nt, restored_pre.empty() ? std::vector<double>(%(n_pre)d, 0.0) : restored_pre);
+            restored_pre.clear();
             pre_spiked_last.assign(nt, std::vector<int>());
         }
+    }
+
+    // Checkpoints: tracePost of every postsynaptic cell, then tracePre (thread 0's copy).
+    std::vector<double> ckpt_get_traces() {
+        std::vector<double> s(trace_post.begin(), trace_post.end());
+        if (trace_pre.empty() && !restored_pre.empty()) s.insert(s.end(), restored_pre.begin(), restored_pre.end());
+        else if (trace_pre.empty()) s.insert(s.end(), %(n_pre)d, 0.0);
+        else s.insert(s.end(), trace_pre[0].begin(), trace_pre[0].end());
+        return s;
+    }
+    bool ckpt_set_traces(std::vector<double> s) {
+        if ((int)s.size() != %(n_post)d + %(n_pre)d) return false;
+        trace_post.assign(s.begin(), s.begin() + %(n_post)d);
+        restored_pre.assign(s.begin() + %(n_post)d, s.end());
+        trace_pre.clear();                           // re-initialised on the next step
+        return true;
     }
 
     void vogels_psp(const int tid, const int nt) {
@@ -122,6 +140,18 @@ class FastVogelsProjection(SpecificProjection):
             name="Vogels iSTDP (fast)",
         )
         super().__init__(pre, post, target, synapse=synapse, name=name, copied=copied, net_id=net_id)
+        # The accessors' bodies are in _VOGELS_CODE; listing them here binds them to Python.
+        self.synapse_type.description["functions"] += [
+            {"name": "ckpt_get_traces", "cpp": ""}, {"name": "ckpt_set_traces", "cpp": ""}]
+
+    # -- checkpoints (models/checkpoint.py) ------------------------------------------
+    def get_rule_state(self):
+        """tracePost per postsynaptic cell, then tracePre per presynaptic cell."""
+        return self.cyInstance.ckpt_get_traces()
+
+    def set_rule_state(self, state) -> None:
+        if not self.cyInstance.ckpt_set_traces([float(v) for v in state]):
+            raise ValueError(f"{self.name}: {len(state)} trace values do not fit this projection")
 
     def _copy(self, pre, post, net_id=None):
         return FastVogelsProjection(pre, post, self.target, self.params, name=self.name, copied=True,
