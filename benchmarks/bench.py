@@ -47,8 +47,8 @@ def speed_line(r):
 def speed(args):
     ratios = {}
     with tempfile.TemporaryDirectory() as tmp:
-        l4_out = Path(tmp) / "l4"
-        if "L2_3" in args.layers and "L4" not in args.layers:
+        l4_out = Path(args.l4) if args.l4 else Path(tmp) / "l4"
+        if "L2_3" in args.layers and "L4" not in args.layers and not args.l4:
             # Layer 2/3 needs trained layer-4 weights: a fast layer-4 run of the same length.
             run("L4", "fast", args.patches, args.threads, args.seed, out=l4_out)
         for layer in args.layers:
@@ -58,7 +58,7 @@ def speed(args):
                 n = args.patches if variant == "fast" else args.literal_patches or args.patches
                 results[variant] = run(layer, variant, n, args.threads, args.seed,
                                        l4=l4_out if layer == "L2_3" else None,
-                                       out=l4_out if (layer == "L4" and variant == "fast") else None)
+                                       out=l4_out if (layer == "L4" and variant == "fast" and not args.l4) else None)
                 print(speed_line(results[variant]), flush=True)
             ratios[layer] = results["fast"]["model_per_wall"] / results["literal"]["model_per_wall"]
             full = 400_000 * 0.125 / results["fast"]["model_per_wall"] / 3600.0
@@ -101,6 +101,9 @@ def main(argv=None):
     parser.add_argument("-j", "--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--layers", nargs="+", default=["L4", "L2_3"], choices=["L4", "L2_3"])
+    parser.add_argument("--l4", default=None, metavar="DIR",
+                        help="layer 2/3: train on this layer-4 run's latest snapshot (e.g. a complete "
+                             "output_L4; its cells fire as in real use) instead of a short layer-4 run")
     parser.add_argument("--equivalence", action="store_true", help="network-level equivalence (layer 4)")
     args = parser.parse_args(argv)
     equivalence(args) if args.equivalence else speed(args)

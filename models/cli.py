@@ -69,7 +69,7 @@ def build_parser(layer) -> argparse.ArgumentParser:
                           "when absent, else a bundled stand-in)")
     run.add_argument("--out", default=layer.default_out, metavar="DIR", help=f"output folder (default: {layer.default_out})")
     run.add_argument("--save-every", type=_positive_int, default=None, metavar="N",
-                     help="patches between weight snapshots (default: 1/20 of the run)")
+                     help="patches between weight snapshots and checkpoints (default: 1/20 of the run)")
     run.add_argument("--variant", choices=("fast", "literal"), default=None,
                      help="computation of the learning rules: 'fast' (default) or 'literal', the "
                           "specification's equations per synapse and step (reference, ~15x slower); "

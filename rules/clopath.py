@@ -71,7 +71,12 @@ _CLOPATH_STEP = """
     //
     // Delays: with non-uniform delays ANNarchy's literal rule reads the presynaptic
     // Spike and xtrace as they were lag = delay - 1 steps ago (the signals reach the
-    // synapse with the spike). Every column therefore keeps one book per lag.
+    // synapse with the spike). Every column therefore keeps one book per lag, and
+    // each thread lists, per column and lag, its rows with that lag.
+    //
+    // Transmission reads w: a spike of cell j at step t reaches the synapses of lag L
+    // at step t + L + 1, so those synapses (only those) are brought up to date at the
+    // end of step t + L.
     static const int K = %(period)d;            // steps per period
     static const int D = %(max_delay)d;         // longest delay in steps (lags 0..D-1)
     double q = 0.0;                              // trace decay per step
@@ -83,7 +88,8 @@ _CLOPATH_STEP = """
         std::vector<double> X[D];                // the (lagged) trace at that update
         std::vector<double> spike_hist[D];       // Spike(t - m), m = 0..D-1
         std::vector<double> x_hist[D];           // xtrace(t - m)
-        std::vector<long int> eager_until;       // column j is kept current until this step
+        std::vector<double> sent_hist[D];        // 1 if cell j spiked at t - m, m = 0..D-1
+        std::vector<std::vector<int>> rows[D];   // [lag][j]: this thread's rows i with lag(i, j)
         long int base_t;                         // step that ended the previous period
     };
     std::vector<ColumnBook> books;
@@ -102,11 +108,18 @@ _CLOPATH_STEP = """
             for (int k = 1; k <= K; k++) { qpow[k] = qpow[k-1] * q; qinv[k] = qinv[k-1] / q; }
             for (int i = 0; i < %(n_post)d; i++) C[0][i] = 0.0;
             books.assign(nt, ColumnBook());
-            for (auto &b : books) {
+            for (int th = 0; th < nt; th++) {
+                ColumnBook &b = books[th];
                 // Entered at step t: the previous step closes an (empty) period.
                 b.base_t = t - 1;
-                b.eager_until.assign(%(n_pre)d, t - 1);
+                if (D > 1) {
+                    const int r0 = th * %(n_post)d / nt, r1 = (th + 1) * %(n_post)d / nt;
+                    for (int L = 0; L < D; L++) b.rows[L].assign(%(n_pre)d, std::vector<int>());
+                    for (int i = r0; i < r1; i++)
+                        for (int j = 0; j < %(n_pre)d; j++) b.rows[lag(i, j)][j].push_back(i);
+                }
                 for (int L = 0; L < D; L++) {
+                    b.sent_hist[L].assign(%(n_pre)d, 0.0);
                     b.last_k[L].assign(%(n_pre)d, 0);
                     // Histories start filled with the current values, as ANNarchy's delay buffers.
                     b.spike_hist[L].assign(pop%(pre)s->Spike.begin(), pop%(pre)s->Spike.end());
@@ -125,19 +138,19 @@ _CLOPATH_STEP = """
     }
 
     // Checkpoints: the bookkeeping of thread 0 (every thread keeps the same), as doubles:
-    // base_t, eager_until[n_pre], then per lag: last_k, X, spike_hist, x_hist [n_pre each].
+    // base_t, then per lag: last_k, X, spike_hist, x_hist, sent_hist [n_pre each].
     std::vector<double> pack_book() {
         if (!restored_book.empty()) return restored_book;   // restored, not yet applied
         std::vector<double> s;
         if (!clopath_ready || books.empty()) return s;   // never simulated: fresh start
         const ColumnBook &b = books[0];
         s.push_back((double)b.base_t);
-        s.insert(s.end(), b.eager_until.begin(), b.eager_until.end());
         for (int L = 0; L < D; L++) {
             s.insert(s.end(), b.last_k[L].begin(), b.last_k[L].end());
             s.insert(s.end(), b.X[L].begin(), b.X[L].end());
             s.insert(s.end(), b.spike_hist[L].begin(), b.spike_hist[L].end());
             s.insert(s.end(), b.x_hist[L].begin(), b.x_hist[L].end());
+            s.insert(s.end(), b.sent_hist[L].begin(), b.sent_hist[L].end());
         }
         return s;
     }
@@ -145,15 +158,15 @@ _CLOPATH_STEP = """
         const int n = %(n_pre)d;
         auto it = s.begin();
         b.base_t = (long int)*it++;
-        for (int j = 0; j < n; j++) b.eager_until[j] = (long int)*it++;
         for (int L = 0; L < D; L++) {
             for (int j = 0; j < n; j++) b.last_k[L][j] = (int)*it++;
             for (int j = 0; j < n; j++) b.X[L][j] = *it++;
             for (int j = 0; j < n; j++) b.spike_hist[L][j] = *it++;
             for (int j = 0; j < n; j++) b.x_hist[L][j] = *it++;
+            for (int j = 0; j < n; j++) b.sent_hist[L][j] = *it++;
         }
     }
-    int book_size() { return 1 + %(n_pre)d * (1 + 4 * D); }
+    int book_size() { return 1 + %(n_pre)d * 5 * D; }
 
     // LTP of synapse (i, j) from the end of step a to the end of step b of the period.
     inline void flush(const int i, const int j, const int a, const int b, const double Xj, const double _dt) {
@@ -190,31 +203,51 @@ _CLOPATH_STEP = """
             C[k][i] = C[k-1][i] + a_i * qpow[k];
         }
         if (D > 1) {                                  // shift the histories: [m] = value at t - m
-            for (int L = D - 1; L > 0; L--) { book.spike_hist[L].swap(book.spike_hist[L-1]); book.x_hist[L].swap(book.x_hist[L-1]); }
+            for (int L = D - 1; L > 0; L--) {
+                book.spike_hist[L].swap(book.spike_hist[L-1]);
+                book.x_hist[L].swap(book.x_hist[L-1]);
+                book.sent_hist[L].swap(book.sent_hist[L-1]);
+            }
         }
         std::copy(pop%(pre)s->Spike.begin(), pop%(pre)s->Spike.end(), book.spike_hist[0].begin());
         std::copy(pop%(pre)s->xtrace.begin(), pop%(pre)s->xtrace.end(), book.x_hist[0].begin());
-        // Spikes of this step are transmitted up to D steps later: keep their columns current.
-        for (int j : pop%(pre)s->spiked) book.eager_until[j] = t + D - 1;
+        // Spikes of this step: the synapses of lag L transmit them after step t + L.
+        std::fill(book.sent_hist[0].begin(), book.sent_hist[0].end(), 0.0);
+        for (int j : pop%(pre)s->spiked) book.sent_hist[0][j] = 1.0;
 
         enum Action { NONE, THROUGH_K, LTD_STEP };
         for (int j = 0; j < %(n_pre)d; j++) {
             Action act[D];
             bool any = false;
-            const bool current = period_end || book.eager_until[j] >= t;
             for (int L = 0; L < D; L++) {
-                act[L] = book.spike_hist[L][j] != 0.0 ? LTD_STEP : (current ? THROUGH_K : NONE);
+                act[L] = book.spike_hist[L][j] != 0.0 ? LTD_STEP
+                       : ((period_end || book.sent_hist[L][j] != 0.0) ? THROUGH_K : NONE);
                 any |= act[L] != NONE;
             }
             if (!any) continue;
-            for (int i = i0; i < i1; i++) {
-                const int L = lag(i, j);
+            for (int L = 0; L < D; L++) {
                 if (act[L] == NONE) continue;
-                if (act[L] == LTD_STEP) {            // up to date, then the literal update with lagged values
-                    flush(i, j, book.last_k[L][j], k - 1, book.X[L][j], _dt);
-                    if (_plasticity) literal(i, j, book.spike_hist[L][j], book.x_hist[L][j], _dt);
-                } else {
-                    flush(i, j, book.last_k[L][j], k, book.X[L][j], _dt);
+                const int last = book.last_k[L][j];
+                const double Xj = book.X[L][j];
+                if (D == 1) {                          // no delays: every row, lag 0
+                    if (act[L] == LTD_STEP) {
+                        for (int i = i0; i < i1; i++) {  // up to date, then the literal update
+                            flush(i, j, last, k - 1, Xj, _dt);
+                            if (_plasticity) literal(i, j, book.spike_hist[L][j], book.x_hist[L][j], _dt);
+                        }
+                    } else {
+                        for (int i = i0; i < i1; i++) flush(i, j, last, k, Xj, _dt);
+                    }
+                } else {                               // only the rows with this lag
+                    const std::vector<int> &rows = book.rows[L][j];
+                    if (act[L] == LTD_STEP) {
+                        for (int i : rows) {
+                            flush(i, j, last, k - 1, Xj, _dt);
+                            if (_plasticity) literal(i, j, book.spike_hist[L][j], book.x_hist[L][j], _dt);
+                        }
+                    } else {
+                        for (int i : rows) flush(i, j, last, k, Xj, _dt);
+                    }
                 }
             }
             for (int L = 0; L < D; L++) {
@@ -228,6 +261,31 @@ _CLOPATH_STEP = """
             for (int L = 0; L < D; L++) std::fill(book.last_k[L].begin(), book.last_k[L].end(), 0);
             for (int i = i0; i < i1; i++) C[0][i] = 0.0;
         }
+    }
+"""
+
+
+# Spike transmission with non-uniform delays (LIL, complete rows in rank order).
+# The same ring buffer and the same order of additions per row as ANNarchy's
+# generated code, with the rows split over threads as in clopath_step(): ANNarchy's
+# OpenMP version synchronises once per postsynaptic row and locks every push
+# (60x slower at 2 threads than at 1, and its push order depends on the schedule).
+_DELAYED_PSP = """
+    void delayed_psp(const int tid, const int nt) {
+        if (!(_transmission && pop%(post)s->_active)) return;
+        const int i0 = tid * %(n_post)d / nt, i1 = (tid + 1) * %(n_post)d / nt;
+        for (int rk_pre : pop%(pre)s->spiked) {
+            for (int i = i0; i < i1; i++)   // column rk_pre of a complete row i is rank rk_pre
+                _delayed_spikes[(idx_delay + delay[i][rk_pre] - 1) %% max_delay][i].push_back(rk_pre);
+        }
+        for (int i = i0; i < i1; i++) {
+            std::vector<int> &due = _delayed_spikes[idx_delay][i];
+            for (int j : due) pop%(post)s->g_%(target)s[post_rank[i]] += w[i][j];
+            due.clear();
+        }
+        #pragma omp barrier
+        #pragma omp single
+        idx_delay = (idx_delay + 1) %% max_delay;   // every thread has used it (implicit barrier after)
     }
 """
 
@@ -305,6 +363,11 @@ class FastClopathProjection(SpecificProjection):
             pre=self.pre.id, post=self.post.id, n_pre=self.pre.size, n_post=self.post.size,
             period=self.flush_period, w_access=w_access, lag=lag, check_rows=check_rows,
             max_delay=self._max_delay_steps())
+        if self._storage_format == "lil" and self.uniform_delay == -1:
+            self._specific_template["declare_additional"] += _DELAYED_PSP % dict(
+                pre=self.pre.id, post=self.post.id, n_post=self.post.size, target=self.target)
+            self._specific_template["psp_prefix"] = ""
+            self._specific_template["psp_code"] = "delayed_psp(%s);" % call[call.index("(") + 1:call.index(")")]
         for var in self.synapse_type.description["variables"]:
             if var["name"] == "plasticity_step":
                 var["cpp"] = call

@@ -5,7 +5,8 @@ stopped with SIGTERM) and resumed with ``--resume`` writes byte-identical weight
 files, rate files and delay files to the run that never stopped, with the same
 seed and thread count. Layer 4 is checked at 1 thread (SIGKILL) and at 2 threads
 (SIGTERM between two snapshots); layer 2/3, whose axonal delays keep spikes in
-flight across the checkpoint, at 1 thread (SIGKILL).
+flight across the checkpoint, killed (SIGKILL) and resumed at 2 threads against
+an uninterrupted run at 1 thread.
 
 Also here: what ``--resume`` refuses, and output folders that fill up or are
 read-only (tiny or read-only tmpfs mounts; skipped where mounting is not allowed).
@@ -90,7 +91,7 @@ def assert_same_outputs(reference, resumed):
 @pytest.fixture(scope="module")
 def builds(tmp_path_factory):
     root = tmp_path_factory.mktemp("builds")
-    return {name: root / name for name in ("L4-j1", "L4-j2", "L2_3-j1")}
+    return {name: root / name for name in ("L4-j1", "L4-j2", "L2_3-j1", "L2_3-j2")}
 
 
 @pytest.fixture(scope="module")
@@ -141,14 +142,16 @@ def test_l4_sigterm_between_snapshots_two_threads(builds, tmp_path):
 
 
 def test_l23_killed_and_resumed_is_bit_identical(l4_reference, builds, tmp_path):
+    """Layer 2/3 with spikes in its delay queues; the killed and resumed run uses 2 threads,
+    the reference 1: the fast kernels and the delayed transmission do not depend on it."""
     ref, out = tmp_path / "ref", tmp_path / "out"
     extra = ("--l4", l4_reference)
     ok(run("ann_L2_3.py", *train_args(ref, builds["L2_3-j1"], 200, 50, 1, *extra)))
-    killed = start_and_stop("ann_L2_3.py", train_args(out, builds["L2_3-j1"], 200, 50, 1, *extra), 1,
+    killed = start_and_stop("ann_L2_3.py", train_args(out, builds["L2_3-j2"], 200, 50, 2, *extra), 2,
                             out / "checkpoints" / "checkpoint_50.npz", signal.SIGKILL)
     assert killed.returncode == -signal.SIGKILL
     assert not (out / "excitatory" / "V2weight_200.txt").exists(), "the run finished before the kill"
-    ok(run("ann_L2_3.py", "--out", out, "--build-dir", builds["L2_3-j1"], "--no-progress", "--resume"))
+    ok(run("ann_L2_3.py", "--out", out, "--build-dir", builds["L2_3-j2"], "--no-progress", "--resume", threads=2))
     assert_same_outputs(ref, out)
 
 
