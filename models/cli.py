@@ -221,6 +221,11 @@ def _resolve_settings(layer, args, out_dir: Path) -> dict | None:
         images = recorded["images"]
     except (ValueError, KeyError, TypeError) as exc:
         raise UsageError(f"{run_file}: unreadable run record ({exc})")
+    changed = _model_changes(layer, recorded)
+    if changed:
+        raise UsageError(f"{run_file}: the model was edited since this run started ({', '.join(changed[:4])} "
+                         "differ); a checkpoint continues only the same model: restore the values or start "
+                         "again with --overwrite")
     for name, value in wanted.items():
         given = getattr(args, name)
         if given is not None and given != value and not (name == "l4" and Path(given) == Path(value)):
@@ -232,6 +237,33 @@ def _resolve_settings(layer, args, out_dir: Path) -> dict | None:
         args.images = images["path"]
     args.recorded_images_sha256 = images.get("sha256")
     return recorded
+
+
+def _model_description(layer) -> dict:
+    """Constants, populations and projections of the model as run.json records them."""
+    import dataclasses
+    constants = {k: v for k, v in vars(P).items() if k.isupper() and isinstance(v, (int, float, str))}
+    return {
+        "constants": constants,
+        "projections": [dataclasses.asdict(s) | {"rule_type": type(s.rule).__name__ if s.rule else "static"}
+                        for s in layer.projections],
+        "populations": dict(layer.populations),
+    }
+
+
+def _model_changes(layer, recorded: dict) -> list[str]:
+    """Names of the constants / projections / populations that differ from *recorded*."""
+    import json
+    from models.io import _json_default
+    now = json.loads(json.dumps(_model_description(layer), default=_json_default))
+    changed = []
+    for key in ("constants", "populations"):
+        old, new = recorded.get(key, {}), now[key]
+        changed += [k for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
+    old_proj = {p.get("name"): p for p in recorded.get("projections", [])}
+    new_proj = {p["name"]: p for p in now["projections"]}
+    changed += [k for k in sorted(set(old_proj) | set(new_proj)) if old_proj.get(k) != new_proj.get(k)]
+    return changed
 
 
 def _run(layer, args) -> int:
@@ -342,11 +374,9 @@ def _run(layer, args) -> int:
 
 
 def run_metadata(layer, args, seed, source, frozen, schedule, started) -> dict:
-    import dataclasses
     import numpy as np
     import ANNarchy
     import scipy
-    constants = {k: v for k, v in vars(P).items() if k.isupper() and isinstance(v, (int, float, str))}
     return {
         "layer": layer.name,
         "command": args.command,
@@ -361,10 +391,7 @@ def run_metadata(layer, args, seed, source, frozen, schedule, started) -> dict:
         "images": {"origin": source.origin, "path": source.path, "sha256": source.sha256,
                    "shape": list(source.images.shape), "warning": source.warning},
         "layer4": None if frozen is None else {"folder": frozen["folder"], "step": frozen["step"]},
-        "constants": constants,
-        "projections": [dataclasses.asdict(s) | {"rule_type": type(s.rule).__name__ if s.rule else "static"}
-                        for s in layer.projections],
-        "populations": dict(layer.populations),
+        **_model_description(layer),
         "versions": {"python": platform.python_version(), "ANNarchy": ANNarchy.__release__,
                      "numpy": np.__version__, "scipy": scipy.__version__},
         "host": platform.node(),
