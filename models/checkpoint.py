@@ -275,13 +275,6 @@ def clear(out_dir) -> None:
         leftover.unlink()
 
 
-def same_state(a: dict, b: dict) -> list[str]:
-    """Keys whose arrays differ (bitwise) between two captured states."""
-    keys = sorted(set(a) | set(b))
-    return [k for k in keys if k not in a or k not in b or a[k].shape != b[k].shape
-            or not np.array_equal(a[k], b[k])]
-
-
 __all__ = ["CheckpointError", "add_state_access", "capture_network", "restore_network", "save", "load",
-           "load_latest", "list_patches", "path_for", "clear", "same_state", "folder"]
+           "load_latest", "list_patches", "path_for", "clear", "folder"]
 
