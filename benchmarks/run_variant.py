@@ -63,13 +63,13 @@ def main(argv=None):
     trainer = Trainer(layer, network, sampler, schedule, out, progress=False)
 
     rss_mid = {}
-    present = network.present
+    present_many = network.present_many
 
-    def present_and_sample(rates, *a, **k):
-        present(rates, *a, **k)
-        if trainer.patch + 1 == args.patches // 2:
+    def present_and_sample(rates):
+        present_many(rates)
+        if "kib" not in rss_mid and trainer.patch + len(rates) >= args.patches // 2:
             rss_mid["kib"] = _status_kib("VmRSS")
-    network.present = present_and_sample
+    network.present_many = present_and_sample
     timing = trainer.run()
 
     exc, inh = layer.rate_populations

@@ -116,6 +116,8 @@ def annarchy_flags(args) -> list[str]:
     if args.gpu is not None:
         flags += ["--gpu", str(args.gpu)]
     if args.profile_out:
+        # ANNarchy writes its profile there at exit but does not create the folder.
+        Path(args.profile_out).mkdir(parents=True, exist_ok=True)
         flags += ["--profile-out", args.profile_out]
     return flags
 

@@ -19,6 +19,7 @@ import ANNarchy as ann  # noqa: E402
 
 from models import parameters as P  # noqa: E402
 from models.neurons import AdExNeuron, LGNNeuron  # noqa: E402
+from models.poisson_input import PatchPoissonPopulation  # noqa: E402
 from models.parameters import ClopathParams, ProjectionSpec, VogelsParams  # noqa: E402
 from rules import FastClopathProjection, FastVogelsProjection, clopath_synapse, vogels_synapse  # noqa: E402
 
@@ -55,7 +56,7 @@ class V1Network:
         self._init_rng = np.random.default_rng([self.seed, 1])
 
         self.pops = {
-            "P": self.net.create(ann.PoissonPopulation(geometry=(P.PATCH_SIZE, P.PATCH_SIZE, 2), rates=0.0)),
+            "P": self.net.create(PatchPoissonPopulation(geometry=(P.PATCH_SIZE, P.PATCH_SIZE, 2))),
             "LGN": self.net.create(geometry=(P.PATCH_SIZE, P.PATCH_SIZE, 2), neuron=LGNNeuron, name="LGN"),
         }
         for name, size in populations.items():
@@ -149,3 +150,18 @@ class V1Network:
         """Show one patch: set the Poisson rates (Hz, shape (ps, ps, 2)) and simulate."""
         self.pops["P"].rates = rates
         self.net.simulate(duration)
+
+    def present_many(self, rates: np.ndarray) -> None:
+        """Show consecutive patches (rates of shape (k, ps, ps, 2), Hz) in one ``simulate``.
+
+        The kernel switches the rates at the first step of each patch
+        (``models.poisson_input``): the same spikes as k calls of ``present``.
+        """
+        rates = np.asarray(rates, dtype=np.float64)
+        if rates.ndim != 4 or rates.shape[1:] != tuple(self.pops["P"].geometry):
+            raise ValueError(f"expected rates of shape (k, {P.PATCH_SIZE}, {P.PATCH_SIZE}, 2), got {rates.shape}")
+        self.pops["P"].queue(rates, self.steps_per_patch)
+        self.net.simulate(len(rates) * self.steps_per_patch * P.DT)
+        left = self.pops["P"].queued_patches_left()
+        if left:
+            raise RuntimeError(f"{left} queued patches were not presented")

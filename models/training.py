@@ -2,8 +2,9 @@
 
 One ``Trainer`` drives one compiled ``V1Network``:
 
-* every patch: draw a patch (``input.PatchSampler``), set the Poisson rates,
-  simulate PRESENTATION_MS;
+* every patch: draw a patch (``input.PatchSampler``) and show it for
+  PRESENTATION_MS; consecutive patches go to the kernel as one block
+  (``V1Network.present_many``);
 * every ``normalize_every`` patches (from patch 0): balance ON/OFF weight norms;
 * at patch 0, every ``save_every`` patches and at the end: write every plastic
   weight matrix as text (atomically) and the firing rates so far;
@@ -77,8 +78,14 @@ class RateRecorder:
         self.counts = {name: np.zeros(network.pops[name].size) for name in pop_names}
         self.patches_in_window = 0
 
-    def patch_done(self) -> None:
-        self.patches_in_window += 1
+    def patches_left_in_window(self) -> int:
+        return self.window - self.patches_in_window
+
+    def patches_done(self, n: int = 1) -> None:
+        """n patches were presented (never past the end of the current window)."""
+        if n > self.patches_left_in_window():
+            raise ValueError(f"{n} patches cross the end of a rate window")
+        self.patches_in_window += n
         if self.patches_in_window == self.window:
             self.close_window()
 
@@ -215,6 +222,24 @@ class Trainer:
                                              f"{self.network.net.current_step} does not match patch {self.patch}")
 
     # -- loop -------------------------------------------------------------------
+    # Patches presented per simulate() call at most: the kernel switches the rates
+    # itself (models.poisson_input), so a block costs one Python round trip
+    # instead of one per patch. 20 patches = 2.5 s of model time, short enough that
+    # Ctrl-C is honoured quickly.
+    BLOCK_PATCHES = 20
+
+    def _block_end(self, snapshots) -> int:
+        """End of the block that starts at ``self.patch``: the next patch at which the
+        loop must act (snapshot, ON/OFF balance, end of a rate window, end of the
+        run) or BLOCK_PATCHES later. Blocks never change the result: the same
+        patches give the same spikes, however they are grouped."""
+        p = self.patch
+        end = min(self.schedule.n_patches, p + self.BLOCK_PATCHES, p + self.rates.patches_left_in_window())
+        for q in range(p + 1, end):
+            if q in snapshots or self.schedule.normalizes_at(q):
+                return q
+        return end
+
     def run(self) -> dict:
         """Train from ``self.patch`` to the end.
 
@@ -246,11 +271,12 @@ class Trainer:
                 if self.patch in snapshots:
                     self.write_snapshot(self.patch)
                     self.write_rates()
-                self.network.present(self.sampler.sample())
-                self.patch += 1
+                end = self._block_end(snapshots)
+                self.network.present_many(self.sampler.sample_many(end - self.patch))
                 windows_before = len(self.rates.rows[exc])
-                self.rates.patch_done()
-                bar.update(1)
+                self.rates.patches_done(end - self.patch)
+                bar.update(end - self.patch)
+                self.patch = end
                 if len(self.rates.rows[exc]) != windows_before:
                     r_e, r_i = self.rates.latest_means()
                     bar.set_postfix_str(f"{exc} {r_e:5.2f} Hz  {inh} {r_i:5.2f} Hz", refresh=False)

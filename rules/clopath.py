@@ -179,6 +179,50 @@ _CLOPATH_STEP = """
         for (int k = a + 1; k <= b && w_ij < wMax; k++) { x *= q; w_ij += _dt * x * A[k][i]; }
     }
 
+    // The same two updates for rows i0..i1 of a contiguous column (dense storage),
+    // written so that the compiler vectorises them. Identical arithmetic: each row
+    // gets exactly the operations of flush() / literal(), in the same order.
+    static const bool CONTIGUOUS = %(contiguous)s;    // W(i, j) = column(j)[i]
+    inline double* column(const int j) { return %(column)s; }
+
+    inline void flush_column(double *wc, const int a, const int b, const double Xj, const double _dt,
+                             const int i0, const int i1) {
+        if (b <= a) return;
+        const double f = _dt * Xj * qinv[a];
+        const double *Cb = C[b], *Ca = C[a];
+        unsigned char replay[%(n_post)d];
+        int any = 0;
+        #pragma omp simd reduction(|:any)
+        for (int i = i0; i < i1; i++) {
+            const double w0 = wc[i];
+            const double w1 = w0 + f * (Cb[i] - Ca[i]);
+            const bool below = w0 < wMax, ok = below && (w1 < wMax);
+            wc[i] = ok ? w1 : w0;
+            replay[i] = below && !ok;               // would pass wMax: replayed below
+            any |= replay[i];
+        }
+        if (!any) return;
+        for (int i = i0; i < i1; i++) {
+            if (!replay[i]) continue;
+            double x = Xj;
+            for (int k = a + 1; k <= b && wc[i] < wMax; k++) { x *= q; wc[i] += _dt * x * A[k][i]; }
+        }
+    }
+
+    inline void literal_column(double *wc, const double spike_j, const double xtrace_j, const double _dt,
+                               const int i0, const int i1) {
+        const double *vmean = pop%(post)s->vmean.data(), *uLTD = pop%(post)s->umeanLTD.data();
+        const double *uLTP = pop%(post)s->umeanLTP.data(), *vm = pop%(post)s->vm.data();
+        #pragma omp simd
+        for (int i = i0; i < i1; i++) {
+            double w_ij = wc[i];
+            double ltd = (w_ij > wMin ? vmean[i]*spike_j*aLTD*positive(uLTD[i] - thetaLTD)/urefsquare : 0.0);
+            double ltp = (w_ij < wMax ? xtrace_j*aLTP*positive(uLTP[i] - thetaLTD)*positive(vm[i] - thetaLTP) : 0.0);
+            w_ij += _dt*(-ltd + ltp);
+            wc[i] = (w_ij < 0.0) ? 0.0 : w_ij;
+        }
+    }
+
     // The literal update of synapse (i, j) at this step, in ANNarchy's operation order.
     inline void literal(const int i, const int j, const double spike_j, const double xtrace_j, const double _dt) {
         double &w_ij = W(i, j);
@@ -229,7 +273,15 @@ _CLOPATH_STEP = """
                 if (act[L] == NONE) continue;
                 const int last = book.last_k[L][j];
                 const double Xj = book.X[L][j];
-                if (D == 1) {                          // no delays: every row, lag 0
+                if (D == 1 && CONTIGUOUS) {            // no delays, dense: whole column slices
+                    double *wc = column(j);
+                    if (act[L] == LTD_STEP) {
+                        flush_column(wc, last, k - 1, Xj, _dt, i0, i1);
+                        if (_plasticity) literal_column(wc, book.spike_hist[L][j], book.x_hist[L][j], _dt, i0, i1);
+                    } else {
+                        flush_column(wc, last, k, Xj, _dt, i0, i1);
+                    }
+                } else if (D == 1) {                   // no delays: every row, lag 0
                     if (act[L] == LTD_STEP) {
                         for (int i = i0; i < i1; i++) {  // up to date, then the literal update
                             flush(i, j, last, k - 1, Xj, _dt);
@@ -343,10 +395,12 @@ class FastClopathProjection(SpecificProjection):
             if self._storage_order != "pre_to_post":
                 raise ValueError(f"{self.name}: the fast Clopath projection needs storage_order='pre_to_post'")
             w_access, check_rows = f"w[j*{self.post.size} + i]", ""
+            contiguous, column = "true", f"w.data() + (size_t)j*{self.post.size}"
             lag = str(max(0, self.uniform_delay - 1)) if self.uniform_delay > 1 else "0"
         elif self._storage_format == "lil":
             # LIL (needed for non-uniform delays): rows must be complete and in rank order.
             w_access = "w[i][j]"
+            contiguous, column = "false", "nullptr"
             if self.uniform_delay == -1:
                 lag = "(delay[i][j] - 1)"            # per-synapse delays, in steps
             else:
@@ -362,6 +416,7 @@ class FastClopathProjection(SpecificProjection):
         self._specific_template["declare_additional"] = _CLOPATH_STEP % dict(
             pre=self.pre.id, post=self.post.id, n_pre=self.pre.size, n_post=self.post.size,
             period=self.flush_period, w_access=w_access, lag=lag, check_rows=check_rows,
+            contiguous=contiguous, column=column,
             max_delay=self._max_delay_steps())
         if self._storage_format == "lil" and self.uniform_delay == -1:
             self._specific_template["declare_additional"] += _DELAYED_PSP % dict(

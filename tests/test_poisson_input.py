@@ -1,0 +1,85 @@
+"""Queued patch rates (models/poisson_input.py) give the spikes of patches shown one by one.
+
+The training loop hands blocks of patches to the kernel in one ``simulate`` call
+and the Poisson population switches the rates itself at the first step of each
+patch. Checked here with 1 and 2 threads (two code paths):
+
+* exact: with rates of 0 or 1000 Hz (dt = 1 ms: p = U * 1000 < 1000 always holds,
+  p < 0 never), cell k fires on every step of patch k and on no other step;
+* against the per-patch loop: random rates, the same seed, the same spike
+  times, after ``net.reset()`` reseeds ANNarchy's generators.
+"""
+import numpy as np
+import pytest
+
+from models.annarchy_env import prepare_environment
+
+prepare_environment()
+import ANNarchy as ann  # noqa: E402
+
+from models.poisson_input import PatchPoissonPopulation  # noqa: E402
+
+GEOMETRY = (2, 2, 2)
+SIZE = 8
+STEPS = 7              # steps per patch (dt = 1 ms)
+
+
+@pytest.fixture(scope="module", params=[1, 2], ids=["1thread", "2threads"])
+def net(request, tmp_path_factory):
+    net = ann.Network(dt=1.0, seed=7)
+    net.config(num_threads=request.param)
+    pop = net.create(PatchPoissonPopulation(geometry=GEOMETRY))
+    mon = net.monitor(pop, ["spike"])
+    net.compile(directory=str(tmp_path_factory.mktemp(f"poisson_j{request.param}")), silent=True)
+    return net, pop, mon
+
+
+def _spike_steps(mon) -> dict:
+    """rank -> steps of its spikes since the last call, for the ranks that fired."""
+    return {rank: sorted(int(round(t)) for t in times) for rank, times in mon.get("spike").items() if len(times)}
+
+
+def test_each_patch_starts_on_its_own_step(net):
+    net, pop, mon = net
+    net.reset()
+    n_patches = SIZE
+    rates = np.zeros((n_patches,) + GEOMETRY)
+    rates.reshape(n_patches, SIZE)[np.arange(n_patches), np.arange(n_patches)] = 1000.0  # patch k: cell k
+    pop.queue(rates, STEPS)
+    net.simulate(n_patches * STEPS)
+    assert pop.queued_patches_left() == 0
+    spikes = _spike_steps(mon)
+    for k in range(SIZE):
+        assert spikes.get(k, []) == list(range(k * STEPS, (k + 1) * STEPS)), f"cell {k}"
+    # After the queue the last patch's rates stay, as after setting them from Python.
+    net.simulate(3)
+    assert _spike_steps(mon) == {SIZE - 1: [n_patches * STEPS + s for s in range(3)]}
+
+
+def test_queue_gives_the_spikes_of_the_per_patch_loop(net):
+    net, pop, mon = net
+    rates = np.random.default_rng(3).uniform(0.0, 400.0, size=(6,) + GEOMETRY)
+
+    net.reset()
+    for patch in rates:
+        pop.rates = patch
+        net.simulate(STEPS)
+    one_by_one = _spike_steps(mon)
+
+    net.reset()
+    pop.queue(rates, STEPS)
+    net.simulate(len(rates) * STEPS)
+    queued = _spike_steps(mon)
+
+    assert sum(len(v) for v in one_by_one.values()) > 50      # the comparison has spikes to compare
+    assert queued == one_by_one
+
+
+def test_queue_rejects_nothing_silently(net):
+    net, pop, mon = net
+    net.reset()
+    pop.queue(np.full((2,) + GEOMETRY, 1000.0), STEPS)
+    net.simulate(STEPS)                                       # one of the two patches shown
+    assert pop.queued_patches_left() == 1
+    net.simulate(STEPS)
+    assert pop.queued_patches_left() == 0
