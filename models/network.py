@@ -149,7 +149,12 @@ class V1Network:
     def present(self, rates: np.ndarray, duration=P.PRESENTATION_MS) -> None:
         """Show one patch: set the Poisson rates (Hz, shape (ps, ps, 2)) and simulate."""
         self.pops["P"].rates = rates
-        self.net.simulate(duration)
+        self._simulate(duration)
+
+    def _simulate(self, duration) -> None:
+        # Subnormal numbers flushed to zero while the kernel runs (models.poisson_input).
+        with self.pops["P"].flush_subnormals():
+            self.net.simulate(duration)
 
     def present_many(self, rates: np.ndarray) -> None:
         """Show consecutive patches (rates of shape (k, ps, ps, 2), Hz) in one ``simulate``.
@@ -161,7 +166,7 @@ class V1Network:
         if rates.ndim != 4 or rates.shape[1:] != tuple(self.pops["P"].geometry):
             raise ValueError(f"expected rates of shape (k, {P.PATCH_SIZE}, {P.PATCH_SIZE}, 2), got {rates.shape}")
         self.pops["P"].queue(rates, self.steps_per_patch)
-        self.net.simulate(len(rates) * self.steps_per_patch * P.DT)
+        self._simulate(len(rates) * self.steps_per_patch * P.DT)
         left = self.pops["P"].queued_patches_left()
         if left:
             raise RuntimeError(f"{left} queued patches were not presented")

@@ -7,8 +7,12 @@ patch. Checked here with 1 and 2 threads (two code paths):
 * exact: with rates of 0 or 1000 Hz (dt = 1 ms: p = U * 1000 < 1000 always holds,
   p < 0 never), cell k fires on every step of patch k and on no other step;
 * against the per-patch loop: random rates, the same seed, the same spike
-  times, after ``net.reset()`` reseeds ANNarchy's generators.
+  times, after ``net.reset()`` reseeds ANNarchy's generators;
+* subnormal numbers are flushed to zero in the kernel, and the caller's
+  floating-point mode is back after ``flush_subnormals`` (x86 only).
 """
+import platform
+
 import numpy as np
 import pytest
 
@@ -29,9 +33,11 @@ def net(request, tmp_path_factory):
     net = ann.Network(dt=1.0, seed=7)
     net.config(num_threads=request.param)
     pop = net.create(PatchPoissonPopulation(geometry=GEOMETRY))
+    # Halves every step from 1: normal down to 2^-1022, subnormal from step 1023 on.
+    decay = net.create(geometry=4, neuron=ann.Neuron(equations="dx/dt = -x/2.0 : init=1.0", spike="x > 2.0"))
     mon = net.monitor(pop, ["spike"])
     net.compile(directory=str(tmp_path_factory.mktemp(f"poisson_j{request.param}")), silent=True)
-    return net, pop, mon
+    return net, pop, mon, decay
 
 
 def _spike_steps(mon) -> dict:
@@ -40,7 +46,7 @@ def _spike_steps(mon) -> dict:
 
 
 def test_each_patch_starts_on_its_own_step(net):
-    net, pop, mon = net
+    net, pop, mon, _ = net
     net.reset()
     n_patches = SIZE
     rates = np.zeros((n_patches,) + GEOMETRY)
@@ -57,7 +63,7 @@ def test_each_patch_starts_on_its_own_step(net):
 
 
 def test_queue_gives_the_spikes_of_the_per_patch_loop(net):
-    net, pop, mon = net
+    net, pop, mon, _ = net
     rates = np.random.default_rng(3).uniform(0.0, 400.0, size=(6,) + GEOMETRY)
 
     net.reset()
@@ -76,10 +82,33 @@ def test_queue_gives_the_spikes_of_the_per_patch_loop(net):
 
 
 def test_queue_rejects_nothing_silently(net):
-    net, pop, mon = net
+    net, pop, mon, _ = net
     net.reset()
     pop.queue(np.full((2,) + GEOMETRY, 1000.0), STEPS)
     net.simulate(STEPS)                                       # one of the two patches shown
     assert pop.queued_patches_left() == 1
     net.simulate(STEPS)
     assert pop.queued_patches_left() == 0
+
+
+X86 = platform.machine().lower() in ("x86_64", "amd64", "i686", "x86")
+
+
+@pytest.mark.skipif(not X86, reason="flush-to-zero is set on x86 processors only")
+def test_subnormals_flushed_in_the_kernel_and_mode_restored(net):
+    net, pop, mon, decay = net
+    net.reset()
+    # The tests above call net.simulate() directly, which leaves the kernel's mode in
+    # this thread: start from the default mode (flush-to-zero and DAZ off).
+    pop.cyInstance.fp_end(pop.cyInstance.fp_begin() & ~0x8040)
+    tiny = np.float64(2.0) ** -1030                          # a subnormal number
+    with pop.flush_subnormals():
+        assert tiny * 1.0 == 0.0                              # this thread flushes too
+        net.simulate(1022)                                    # x = 2^-1022, the smallest normal
+        assert np.all(decay.x == 2.0 ** -1022)
+        net.simulate(5)
+        # Without the flush x would go on to 2^-1027, a subnormal; with it the step
+        # -x/2 = -2^-1023 is flushed to zero and x stays the smallest normal number.
+        assert np.all(decay.x == 2.0 ** -1022)
+    assert tiny * 1.0 == tiny                                 # the caller's mode is back
+    assert tiny * 1.0 > 0.0
