@@ -19,8 +19,8 @@ import ANNarchy as ann  # noqa: E402
 
 from models import parameters as P  # noqa: E402
 from models.neurons import AdExNeuron, LGNNeuron  # noqa: E402
-from models.poisson_input import PatchPoissonPopulation  # noqa: E402
 from models.parameters import ClopathParams, ProjectionSpec, VogelsParams  # noqa: E402
+from models.poisson_input import PatchPoissonPopulation  # noqa: E402
 from rules import FastClopathProjection, FastVogelsProjection, clopath_synapse, vogels_synapse  # noqa: E402
 
 
