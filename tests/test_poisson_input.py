@@ -81,7 +81,7 @@ def test_queue_gives_the_spikes_of_the_per_patch_loop(net):
     assert queued == one_by_one
 
 
-def test_queue_rejects_nothing_silently(net):
+def test_patches_left_counts_down(net):
     net, pop, mon, _ = net
     net.reset()
     pop.queue(np.full((2,) + GEOMETRY, 1000.0), STEPS)
