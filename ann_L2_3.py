@@ -7,7 +7,7 @@
 """
 import sys
 
-from models.cli import main
+from training.cli import main
 from models.layers import LAYER23
 
 if __name__ == "__main__":

@@ -239,8 +239,9 @@ def _run(args, settings) -> int:
     from analysis.sta import field_correlation, spike_triggered_average
     from input.images import InputDataError, resolve_images
     from input.patches import PatchSampler
-    from models import io
     from models.layers import LAYER23
+    from training import files
+    from training.snapshots import load_trained
 
     t_start = time.perf_counter()
     runtime = {}
@@ -251,16 +252,14 @@ def _run(args, settings) -> int:
         return time.perf_counter()
 
     out_dir = Path(args.out_dir)
-    if not out_dir.is_dir():
-        raise ValueError(f"{out_dir}: no such output folder")
-    layer = R.layer_of(out_dir)
-    step, _ = R.load_snapshot(layer, out_dir, args.step)      # fail early on a bad --step
+    trained = load_trained(out_dir, args.step, l4_dir=args.l4, l4_step=args.l4_step)   # every file checked
+    layer, step = trained.layer, trained.snapshot.step
     report = Path(args.report_dir) if args.report_dir else out_dir / "analysis"
     report.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng([args.seed, 7])
     duration_s = P.PRESENTATION_MS / 1000.0
     try:
-        source = resolve_images(args.images, download=False, log=_log)
+        source = resolve_images(args.images, patch_size=P.PATCH_SIZE, download=False, log=_log)
     except InputDataError as exc:
         raise ValueError(str(exc))
 
@@ -269,13 +268,9 @@ def _run(args, settings) -> int:
     build_dir = Path(args.build_dir) if args.build_dir else \
         REPO_ROOT / "build" / f"analysis-{layer.name}-j{args.num_threads}"
     _log(f"{layer.name} snapshot {step} of {out_dir}; compiling the frozen network in {build_dir}")
-    network, info = R.frozen_from_output(out_dir, build_dir, step=step, l4_dir=args.l4,
-                                         l4_step=args.l4_step, seed=args.seed,
-                                         num_threads=args.num_threads)
+    network = R.frozen_network(trained, build_dir, seed=args.seed, num_threads=args.num_threads)
     t = stage("compile", t)
-    weights = info["weights"]
-    if layer is LAYER23:
-        weights = dict(weights, **info["l4_weights"])
+    weights = trained.weights
     pops = ("E", "I", "E2", "I2") if layer is LAYER23 else ("E", "I")
     labels = {"E": "layer 4 E", "I": "layer 4 I", "E2": "layer 2/3 E2", "I2": "layer 2/3 I2"}
 
@@ -299,7 +294,8 @@ def _run(args, settings) -> int:
     phases = np.arange(settings["phases"]) * 2 * np.pi / settings["phases"]
     contrasts = np.array(settings["contrasts"])
     grating_rates, grid = R.grating_set(orientations, frequencies, phases, contrasts)
-    sampler = PatchSampler(source.images, rng=np.random.default_rng([args.seed, 3]))
+    sampler = PatchSampler(source.images, patch_size=P.PATCH_SIZE, max_rate=P.MAX_RATE,
+                           flip_probability=P.FLIP_PROBABILITY, rng=np.random.default_rng([args.seed, 3]))
     natural = sampler.sample_many(settings["natural"])
     # noise with the RMS contrast of the natural patches: the std of their ON − OFF rates
     noise_sigma = float(np.std(natural[..., 0] - natural[..., 1])) if natural.size else 10.0
@@ -419,8 +415,8 @@ def _run(args, settings) -> int:
     runtime["total"] = round(time.perf_counter() - t_start, 2)
 
     metrics = dict(
-        layer=layer.name, out_dir=str(out_dir), step=step, l4_dir=info.get("l4_dir"),
-        l4_step=info.get("l4_step"), quick=bool(args.quick), seed=args.seed,
+        layer=layer.name, out_dir=str(out_dir), step=step,
+        l4_dir=str(trained.l4.folder) if trained.l4 else None, l4_step=trained.l4.step if trained.l4 else None, quick=bool(args.quick), seed=args.seed,
         created=_dt.datetime.now().astimezone().isoformat(timespec="seconds"), runtime_s=runtime,
         protocol=dict(duration_ms=P.PRESENTATION_MS, blank_ms=args.blank,
                       orientations_deg=orientations.tolist(), frequencies_cpp=frequencies.tolist(),
@@ -429,9 +425,9 @@ def _run(args, settings) -> int:
                       noise_sigma_hz=noise_sigma, images=source.path and str(source.path),
                       images_origin=source.origin, min_peak_spikes=MIN_PEAK_SPIKES),
         populations=pop_metrics)
-    io.save_json(report / "metrics.json", metrics)
-    io.atomic_write(report / "cells.npz", lambda f: np.savez_compressed(f, **cells_npz))
-    io.atomic_write(report / "report.md", lambda f: f.write(render_report(metrics, pops, labels, report).encode()))
+    files.save_json(report / "metrics.json", metrics)
+    files.atomic_write(report / "cells.npz", lambda f: np.savez_compressed(f, **cells_npz))
+    files.atomic_write(report / "report.md", lambda f: f.write(render_report(metrics, pops, labels, report).encode()))
     _log(f"report: {report / 'report.md'} (total {runtime['total']:.0f} s)")
     return 0
 

@@ -15,7 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (backend must be chosen first)
 import numpy as np  # noqa: E402
 
-from models.io import atomic_write  # noqa: E402
+from training.files import atomic_write  # noqa: E402
 
 FONT_SIZE = 13
 # Gaps between cells in the mosaic; a colour outside the grey scale so that a

@@ -9,8 +9,9 @@ and count every cell's spikes. This module
   in training (MODEL_SPEC section 1: ON = max(x, 0), OFF = max(-x, 0), rates
   up to MAX_RATE = 100 Hz);
 * builds the network of a snapshot with *every* projection static
-  (``models.layers._frozen``): no learning rule runs, so analysis cannot change
-  the weights, and static synapses simulate much faster than plastic ones;
+  (``models.network.build_network(..., static=True)``): no learning rule runs, so
+  analysis cannot change the weights, and static synapses simulate much faster
+  than plastic ones;
 * presents a batch of stimuli and returns spike counts per presentation.
 
 Presentation protocol. Each stimulus is shown for ``duration`` ms (125 ms, as in
@@ -23,14 +24,12 @@ of zero input before each stimulus instead, for a protocol with a pause.
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 
 from input.patches import on_off_split
-from models import io
 from models import parameters as P
-from models.layers import LAYER4, LAYER23, LayerSpec, _frozen
+from training.snapshots import TrainedNetwork
 
 
 # -- stimuli -> rates ------------------------------------------------------------
@@ -97,115 +96,13 @@ def noise_rates(k: int, sigma: float, rng, size: int = P.PATCH_SIZE,
 
 
 # -- frozen networks ---------------------------------------------------------------
-def layer_of(out_dir) -> LayerSpec:
-    """LAYER23 if *out_dir* holds layer-2/3 snapshot files, LAYER4 if layer-4 ones; else ValueError."""
-    out_dir = Path(out_dir)
-    for layer in (LAYER23, LAYER4):
-        if io.complete_snapshot_steps(out_dir, layer.snapshot_shapes()):
-            return layer
-    raise ValueError(f"{out_dir}: no complete layer-4 or layer-2/3 weight snapshot found")
-
-
-def load_snapshot(layer: LayerSpec, out_dir, step: int | None = None) -> tuple[int, dict]:
-    """(step, name -> weight matrix) of the plastic projections of *layer* at *step*.
-
-    Default step: the highest complete one (``models.io.complete_snapshot_steps``).
-    Every matrix is checked against the model's shape.
-    """
-    shapes = layer.snapshot_shapes()
-    steps = io.complete_snapshot_steps(out_dir, shapes)
-    if not steps:
-        raise ValueError(f"{out_dir}: no complete {layer.name} snapshot")
-    if step is None:
-        step = steps[-1]
-    elif step not in steps:
-        raise ValueError(f"{out_dir}: no complete {layer.name} snapshot at step {step} "
-                         f"(complete: {steps})")
-    weights = {}
-    for spec in layer.plastic:
-        path = layer.snapshot_path(out_dir, spec.name, step)
-        matrix = np.loadtxt(path, ndmin=2)
-        expected = shapes["/".join(layer.snapshot_files[spec.name])]
-        if matrix.shape != expected:
-            raise ValueError(f"{path}: shape {matrix.shape}, the model expects {expected}")
-        weights[spec.name] = matrix
-    return step, weights
-
-
-def _delay_matrices(layer: LayerSpec, out_dir) -> dict:
-    """Recorded axonal delays (ms) of a layer-2/3 run: projection name -> (n_post, n_pre)."""
-    delays = {}
-    for name, (sub, filename) in layer.delay_files.items():
-        path = Path(out_dir) / sub / filename
-        if not path.exists():
-            raise ValueError(f"{path}: delay file missing (needed to rebuild the layer-2/3 network)")
-        delays[name] = np.loadtxt(path, ndmin=2)
-    return delays
-
-
-def build_frozen(layer: LayerSpec, weights: dict, build_dir, *, delays: dict | None = None,
-                 seed: int = 0, num_threads: int = 1):
-    """Compile *layer* with every projection static and load *weights* (name -> matrix).
-
-    *weights* must hold every projection of the layer (for layer 2/3: its own
-    snapshot and the layer-4 snapshot it was trained on). *delays* (name ->
-    matrix in ms) replaces the random delay draw of projections with delays, so
-    a layer-2/3 network has its training delays. Returns a compiled ``V1Network``.
-    """
-    from models.network import V1Network
-
-    class FrozenNetwork(V1Network):
-        # V1Network draws delays while connecting; use the recorded ones instead.
-        def _delays(self, spec):
-            if delays and spec.name in delays:
-                return np.rint(np.asarray(delays[spec.name], dtype=np.float64) / P.DT) * P.DT
-            return super()._delays(spec)
-
-    specs = tuple(_frozen(s) for s in layer.projections)
-    missing = [s.name for s in specs if s.name not in weights]
-    if missing:
-        raise ValueError(f"no weights given for {', '.join(missing)}")
-    network = FrozenNetwork(dict(layer.populations), specs, seed=seed, num_threads=num_threads,
-                            build_dir=build_dir)
-    network.compile()
-    for spec in specs:
-        network.set_weights(spec.name, weights[spec.name])
-    return network
-
-
-def frozen_from_output(out_dir, build_dir, *, step: int | None = None, l4_dir=None,
-                       l4_step: int | None = None, seed: int = 0, num_threads: int = 1):
-    """The frozen network of an output folder (layer 4 or layer 2/3, detected by its files).
-
-    For layer 2/3 the layer-4 weights come from *l4_dir*/*l4_step*, by default
-    from the ``layer4`` entry of the run's ``run.json``. Returns
-    (network, info dict(layer, step, weights, l4_dir, l4_step)).
-    """
-    import json
-
-    out_dir = Path(out_dir)
-    layer = layer_of(out_dir)
-    step, weights = load_snapshot(layer, out_dir, step)
-    info = dict(layer=layer, step=step, weights=dict(weights), l4_dir=None, l4_step=None)
-    delays = None
-    if layer is LAYER23:
-        if l4_dir is None:
-            run = out_dir / "run.json"
-            recorded = json.loads(run.read_text()).get("layer4") if run.exists() else None
-            if not recorded:
-                raise ValueError(f"{out_dir}: layer-2/3 run without run.json 'layer4' entry; "
-                                 "give the layer-4 folder (--l4)")
-            l4_dir = Path(recorded["folder"])
-            if not l4_dir.is_absolute() and not l4_dir.exists():
-                l4_dir = out_dir.parent / l4_dir
-            l4_step = recorded["step"] if l4_step is None else l4_step
-        l4_step, l4_weights = load_snapshot(LAYER4, l4_dir, l4_step)
-        weights.update(l4_weights)
-        info.update(l4_dir=str(l4_dir), l4_step=l4_step, l4_weights=l4_weights)
-        delays = _delay_matrices(layer, out_dir)
-    network = build_frozen(layer, weights, build_dir, delays=delays, seed=seed,
-                           num_threads=num_threads)
-    return network, info
+def frozen_network(trained: TrainedNetwork, build_dir, *, seed: int = 0, num_threads: int = 1):
+    """The compiled network of a trained snapshot (``training.snapshots.load_trained``):
+    every projection static with the snapshot's weights, and a layer-2/3 network with
+    the delays its training run recorded."""
+    from models.network import build_network
+    return build_network(trained.layer, build_dir=build_dir, static=True, delays=trained.delays,
+                         weights=trained.weights, seed=seed, num_threads=num_threads)
 
 
 # -- presenting stimuli ---------------------------------------------------------------

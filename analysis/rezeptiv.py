@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,15 +17,13 @@ import numpy as np
 
 from analysis.receptive_fields import (on_minus_off, patch_size_of, plot_rf_grid,
                                        plot_weight_histograms)
-from models.io import snapshot_steps
+from models.layers import LAYER4
+from training.snapshots import SnapshotError, read_matrix, snapshot_steps
 
-# (subfolder, file stem, label) of the matrices shown as receptive fields
-FIELD_MATRICES = (("excitatory", "V1weight", "LGN→E"), ("excitatory", "InhibW", "LGN→I"))
-E_TO_I = ("V1toIN", "V1toIN", "E→I")
-
-
-class SnapshotError(Exception):
-    """A snapshot folder or file that cannot be shown; the message names it."""
+# (subfolder, file stem, label) of the matrices shown as receptive fields, and of E -> I.
+# Any patch size and population size are accepted (a model edited in models/parameters.py).
+FIELD_MATRICES = (LAYER4.snapshot_files["LGN_E"] + ("LGN→E",), LAYER4.snapshot_files["LGN_I"] + ("LGN→I",))
+E_TO_I = LAYER4.snapshot_files["E_I"] + ("E→I",)
 
 
 @dataclass
@@ -37,29 +34,13 @@ class Snapshot:
     e_to_i: np.ndarray | None
 
 
-def load_weights(path: Path) -> np.ndarray:
-    """Read a weight snapshot as a finite 2-D float array, or raise SnapshotError."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")    # an empty file warns in loadtxt: treat as malformed
-            weights = np.loadtxt(path, ndmin=2)
-    except (ValueError, UserWarning, OSError) as err:
-        reason = (str(err).strip().splitlines() or [type(err).__name__])[0]
-        raise SnapshotError(f"{path}: cannot parse as a numeric matrix ({reason})")
-    if weights.size == 0:
-        raise SnapshotError(f"{path}: empty matrix")
-    if not np.all(np.isfinite(weights)):
-        raise SnapshotError(f"{path}: contains NaN or infinite values")
-    return weights
-
-
 def _load_snapshot(out_dir: Path, step: int) -> Snapshot:
     fields = {}
     for sub, stem, label in FIELD_MATRICES:
         path = out_dir / sub / f"{stem}_{step}.txt"
         if not path.exists():
             continue
-        weights = load_weights(path)
+        weights = read_matrix(path)
         try:
             patch_size_of(weights.shape[1])
         except ValueError as err:
@@ -68,7 +49,7 @@ def _load_snapshot(out_dir: Path, step: int) -> Snapshot:
     e_to_i = None
     path = out_dir / E_TO_I[0] / f"{E_TO_I[1]}_{step}.txt"
     if path.exists():
-        e_to_i = load_weights(path)
+        e_to_i = read_matrix(path)
         # E -> I has one column per E cell, i.e. per row of LGN -> E
         if "V1weight" in fields and e_to_i.shape[1] != fields["V1weight"][1].shape[0]:
             raise SnapshotError(f"{path}: {e_to_i.shape[1]} columns, but LGN→E has "

@@ -21,8 +21,9 @@ import numpy as np
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from models import io  # noqa: E402
 from models.layers import LAYER4  # noqa: E402
+from training import files  # noqa: E402
+from training.snapshots import read_matrix  # noqa: E402
 
 _FIELD_PROJ = {"E": "LGN_E", "I": "LGN_I"}
 
@@ -30,9 +31,8 @@ _FIELD_PROJ = {"E": "LGN_E", "I": "LGN_I"}
 def has_field(out_dir: Path, step: int, pop: str) -> np.ndarray:
     """Per *pop* cell: is one of its feed-forward weights above wMax / 2 at *step*?"""
     name = _FIELD_PROJ[pop]
-    spec = {s.name: s for s in LAYER4.projections}[name]
-    w = np.loadtxt(LAYER4.snapshot_path(out_dir, name, step), ndmin=2)
-    return w.max(axis=1) > spec.rule.wMax / 2
+    w = read_matrix(LAYER4.snapshot_path(out_dir, name, step))
+    return w.max(axis=1) > LAYER4.spec(name).rule.wMax / 2
 
 
 def field_fraction(out_dir: Path, step: int, pop: str) -> float:
@@ -99,9 +99,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     rows = collect(Path(args.out_dir), args.reports)
     out = Path(args.out)
-    io.save_json(out / "series.json", {"run": args.out_dir, "snapshots": rows,
-                                       "wMax": {k: {s.name: s for s in LAYER4.projections}[v].rule.wMax
-                                                for k, v in _FIELD_PROJ.items()}})
+    files.save_json(out / "series.json", {"run": args.out_dir, "snapshots": rows,
+                                          "wMax": {k: LAYER4.spec(v).rule.wMax for k, v in _FIELD_PROJ.items()}})
     plot(rows, out / "series.png")
     for r in rows:
         print(f"{r['step']:>7}: E Gabor {r['E']['fraction_gabor_r2_ge_0.7']:.3f} "

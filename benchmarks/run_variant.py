@@ -39,25 +39,26 @@ def main(argv=None):
     parser.add_argument("--out", default=None, help="keep the run's outputs here")
     args = parser.parse_args(argv)
 
-    from models.annarchy_env import prepare_environment
-    prepare_environment([])
+    from training.annarchy_env import hand_over_argv
+    hand_over_argv([])
     import numpy as np
     from input.images import load_images
     from input.patches import PatchSampler
-    from models.layers import LAYER4, LAYER23
-    from models.network import V1Network
-    from models.training import Schedule, Trainer
+    from models import parameters as P
+    from models.layers import LAYERS
+    from models.network import build_network
+    from models.schedule import Schedule
+    from training.snapshots import load_snapshot
+    from training.trainer import Trainer
 
-    layer = LAYER4 if args.layer == "L4" else LAYER23
-    network = V1Network(layer.populations, layer.projections, variant=args.variant, seed=args.seed,
-                        num_threads=args.threads,
-                        build_dir=ROOT / "build" / f"bench-{layer.name}-{args.variant}-j{args.threads}")
-    network.compile()
-    if layer.frozen_from is not None:
-        from models.layer_io import load_frozen_weights
-        for name, matrix in load_frozen_weights(layer.frozen_from, Path(args.l4), None)["weights"].items():
-            network.set_weights(name, matrix)
-    sampler = PatchSampler(load_images(args.images), rng=np.random.default_rng([args.seed, 0]))
+    layer = LAYERS[args.layer]
+    frozen = load_snapshot(layer.frozen_from, Path(args.l4)).weights if layer.frozen_from else None
+    network = build_network(layer, variant=args.variant, seed=args.seed, num_threads=args.threads,
+                            build_dir=ROOT / "build" / f"bench-{layer.name}-{args.variant}-j{args.threads}",
+                            weights=frozen)
+    sampler = PatchSampler(load_images(args.images, patch_size=P.PATCH_SIZE), patch_size=P.PATCH_SIZE,
+                           max_rate=P.MAX_RATE, flip_probability=P.FLIP_PROBABILITY,
+                           rng=np.random.default_rng([args.seed, 0]))
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="v1bench-"))
     schedule = Schedule.for_run(args.patches, args.patches, layer.normalize_every)
     trainer = Trainer(layer, network, sampler, schedule, out, progress=False)

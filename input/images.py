@@ -10,6 +10,7 @@ scikit-image.
 """
 from __future__ import annotations
 
+import hashlib
 import http.client
 import os
 import sys
@@ -28,8 +29,6 @@ import skimage.transform
 import skimage.util
 from tqdm import tqdm
 
-from models.io import sha256_of_array
-from models.parameters import PATCH_SIZE
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 INPUT_DIR = REPO_ROOT / "input"
@@ -54,6 +53,16 @@ class InputDataError(Exception):
         self.path = str(path)
         self.problem = " ".join(str(problem).split())   # one line, whatever the cause said
         super().__init__(f"{self.path}: {self.problem}")
+
+
+def sha256_of_array(array: np.ndarray) -> str:
+    """Content hash of an array (dtype, shape and C-order bytes)."""
+    h = hashlib.sha256()
+    a = np.ascontiguousarray(array)
+    h.update(str(a.dtype).encode())
+    h.update(str(a.shape).encode())
+    h.update(a.tobytes())
+    return h.hexdigest()
 
 
 def _describe(exc: BaseException) -> str:
@@ -81,7 +90,7 @@ def _validate(array, path, patch_size: int) -> np.ndarray:
     return images
 
 
-def load_images(path: str | os.PathLike, patch_size: int = PATCH_SIZE) -> np.ndarray:
+def load_images(path: str | os.PathLike, *, patch_size: int) -> np.ndarray:
     """Read and validate a whitened image stack, float64 (H, W, n).
 
     *path* is a MATLAB file (v4-v7.2, variable ``IMAGES``) or a ``.npy`` file holding
@@ -157,7 +166,7 @@ def _to_grey(image: np.ndarray) -> np.ndarray:
     return skimage.util.img_as_float64(image)
 
 
-def whiten_folder(folder: str | os.PathLike, patch_size: int = PATCH_SIZE) -> np.ndarray:
+def whiten_folder(folder: str | os.PathLike, *, patch_size: int) -> np.ndarray:
     """Whiten every picture (png/jpg/tif/bmp) of *folder* into one (N, N, n) stack.
 
     Files are taken in sorted name order, converted to grey, centre-cropped to the
@@ -205,7 +214,8 @@ def stand_in_images(size: int = 512) -> np.ndarray:
     return np.stack(stack, axis=-1)
 
 
-def download_images(dest: str | os.PathLike, url: str = DEFAULT_URL, timeout: float = 30) -> Path:
+def download_images(dest: str | os.PathLike, url: str = DEFAULT_URL, timeout: float = 30, *,
+                    patch_size: int) -> Path:
     """Download IMAGES.mat from *url* to *dest*, validated, atomically.
 
     Bytes go to a temporary file beside *dest* (progress bar on stderr), which is
@@ -231,7 +241,7 @@ def download_images(dest: str | os.PathLike, url: str = DEFAULT_URL, timeout: fl
         except (OSError, http.client.HTTPException) as exc:   # URLError and timeouts are OSErrors
             raise InputDataError(url, f"download failed ({_describe(exc)})") from None
         try:
-            load_images(tmp)
+            load_images(tmp, patch_size=patch_size)
         except InputDataError as exc:
             raise InputDataError(url, f"downloaded file is invalid: {exc.problem}") from None
         os.replace(tmp, dest)
@@ -247,7 +257,7 @@ class ImageSource:
     images: np.ndarray        # float64 (H, W, n), whitened
     path: str | None          # file or folder read; None for the stand-in
     origin: str               # "file" | "downloaded" | "folder" | "stand-in"
-    sha256: str               # models.io.sha256_of_array(images)
+    sha256: str               # sha256_of_array(images)
     warning: str | None       # set when the data are not the published training set
 
 
@@ -256,7 +266,7 @@ def _source(images, path, origin, warning=None) -> ImageSource:
                        sha256_of_array(images), warning)
 
 
-def resolve_images(path: str | os.PathLike | None = None, input_dir: str | os.PathLike = INPUT_DIR,
+def resolve_images(path: str | os.PathLike | None = None, *, patch_size: int, input_dir: str | os.PathLike = INPUT_DIR,
                    download: bool = True, log: Callable[[str], object] = print) -> ImageSource:
     """Find the training images.
 
@@ -270,25 +280,25 @@ def resolve_images(path: str | os.PathLike | None = None, input_dir: str | os.Pa
     if path is not None:
         path = Path(path)
         if path.is_dir():
-            return _source(whiten_folder(path), path, "folder")
+            return _source(whiten_folder(path, patch_size=patch_size), path, "folder")
         if path.is_file():
-            return _source(load_images(path), path, "file")
+            return _source(load_images(path, patch_size=patch_size), path, "file")
         raise InputDataError(path, "no such file or folder")
 
     local = Path(input_dir) / "IMAGES.mat"
     if local.is_file():
-        return _source(load_images(local), local, "file")
+        return _source(load_images(local, patch_size=patch_size), local, "file")
     if download:
         try:
-            download_images(local)
-            return _source(load_images(local), local, "downloaded")
+            download_images(local, patch_size=patch_size)
+            return _source(load_images(local, patch_size=patch_size), local, "downloaded")
         except InputDataError as exc:
             why = f"download failed: {exc}"
     else:
         why = "download disabled"
     if SHARED_IMAGES.is_file():
         log(f"using the shared copy of the training images: {SHARED_IMAGES} ({why})")
-        return _source(load_images(SHARED_IMAGES), SHARED_IMAGES, "file")
+        return _source(load_images(SHARED_IMAGES, patch_size=patch_size), SHARED_IMAGES, "file")
 
     warning = "\n".join([
         "WARNING: the training images IMAGES.mat (Olshausen & Field 1996) are not available.",

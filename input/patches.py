@@ -2,9 +2,10 @@
 
 MODEL_SPEC section 1 (Teichmann, Larisch & Hamker 2021): every whitened image is split
 into ON = max(x, 0) and OFF = max(-x, 0) channels. A presentation picks an image and a
-top-left corner uniformly, cuts a PATCH_SIZE x PATCH_SIZE x 2 patch, flips it left-right
-and up-down with probability 0.5 each, and scales it to rates
-``patch / max(ON/OFF array of that image) * MAX_RATE`` (Hz).
+top-left corner uniformly, cuts a patch_size x patch_size x 2 patch, flips it left-right
+and up-down with probability flip_probability each, and scales it to rates
+``patch / max(ON/OFF array of that image) * max_rate`` (Hz). The model's values of
+these numbers are in ``models/parameters.py``; this module takes them as arguments.
 
 Rank order: a (ps, ps, 2) population is numbered in C order over (row, column, ON/OFF),
 ON/OFF fastest: neuron k is (k // (2 ps), (k // 2) % ps, k % 2). Weight files use the
@@ -13,8 +14,6 @@ same order for their columns.
 from __future__ import annotations
 
 import numpy as np
-
-from models.parameters import MAX_RATE, PATCH_SIZE
 
 
 def on_off_split(images: np.ndarray) -> np.ndarray:
@@ -32,8 +31,8 @@ class PatchSampler:
     save and restore ``sampler.rng.bit_generator.state`` to resume a run exactly.
     """
 
-    def __init__(self, images: np.ndarray, patch_size: int = PATCH_SIZE,
-                 max_rate: float = MAX_RATE, rng: np.random.Generator | int | None = None):
+    def __init__(self, images: np.ndarray, *, patch_size: int, max_rate: float, flip_probability: float,
+                 rng: np.random.Generator | int | None = None):
         self.onoff = on_off_split(images)
         self.height, self.width, _, self.n_images = self.onoff.shape
         # Corners are drawn in [0, H - patch_size), empty unless H > patch_size.
@@ -42,6 +41,7 @@ class PatchSampler:
                              f"{patch_size} pixels per side")
         self.patch_size = patch_size
         self.max_rate = float(max_rate)          # Hz at the brightest ON/OFF value of an image
+        self.flip_probability = float(flip_probability)
         self.image_max = self.onoff.max(axis=(0, 1, 2))   # per image, over both channels
         if not np.all(self.image_max > 0):
             raise ValueError("an image is all zeros: its rates cannot be normalised")
@@ -51,17 +51,17 @@ class PatchSampler:
         """One (patch_size, patch_size, 2) float64 patch of rates in Hz.
 
         Draw order (fixed, so runs are reproducible): image index, row x of the
-        top-left corner, column y, left-right flip if random() < 0.5, up-down flip
-        if random() < 0.5.
+        top-left corner, column y, left-right flip if random() < flip_probability,
+        up-down flip if random() < flip_probability.
         """
         ps = self.patch_size
         idx = self.rng.integers(self.n_images)
         x = self.rng.integers(self.height - ps)
         y = self.rng.integers(self.width - ps)
         patch = self.onoff[x:x + ps, y:y + ps, :, idx]
-        if self.rng.random() < 0.5:
+        if self.rng.random() < self.flip_probability:
             patch = patch[:, ::-1]
-        if self.rng.random() < 0.5:
+        if self.rng.random() < self.flip_probability:
             patch = patch[::-1]
         return np.ascontiguousarray(patch / self.image_max[idx] * self.max_rate)
 
@@ -81,7 +81,7 @@ def rates_to_ranks(rates: np.ndarray) -> np.ndarray:
     return rates.reshape(-1)
 
 
-def weights_to_onoff(row_vector: np.ndarray, patch_size: int = PATCH_SIZE) -> np.ndarray:
+def weights_to_onoff(row_vector: np.ndarray, patch_size: int) -> np.ndarray:
     """Inverse of :func:`rates_to_ranks`: 2 ps^2 values (e.g. one weight-file row,
     the input weights of one cell) -> (ps, ps, 2) array of (row, column, ON/OFF)."""
     row_vector = np.asarray(row_vector)

@@ -1,1 +1,8 @@
-"""Neuron types and per-layer network assembly of the V1 layer-4 / layer-2/3 model."""
+"""The V1 model: every number (``parameters``), the neuron types (``neurons``), the
+Poisson input (``poisson_input``), what each layer is (``layers``), the training
+schedule (``schedule``), network assembly (``network``) and access to the complete
+simulation state (``state``).
+
+Nothing here runs a training or writes files: that is ``training/``. Importing
+``models`` does not import ANNarchy; building a network does.
+"""

@@ -1,14 +1,20 @@
 """What each layer of the model is: populations, projections, files, schedule.
 
 ``LayerSpec`` is the single description from which the network is assembled
-(``models.network``), trained (``models.training``) and written to disk.
-Layer 4 and layer 2/3 are the two instances, ``LAYER4`` and ``LAYER23``.
+(``models.network``), trained (``training``) and written to disk. Layer 4 and
+layer 2/3 are the two instances, ``LAYER4`` and ``LAYER23``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from models import parameters as P
+
+
+def static(spec: P.ProjectionSpec) -> P.ProjectionSpec:
+    """The same projection with static synapses (weights loaded from a snapshot, no learning)."""
+    return replace(spec, rule=None, w_init=(0.0, 0.0))
 
 
 @dataclass(frozen=True)
@@ -25,18 +31,23 @@ class LayerSpec:
     frozen_from: "LayerSpec | None" = None  # layer whose trained weights are loaded (frozen)
 
     @property
-    def plastic(self):
+    def plastic(self) -> tuple:
         return tuple(s for s in self.projections if s.rule is not None)
 
-    def snapshot_path(self, out_dir, proj_name: str, step: int):
-        from pathlib import Path
+    def spec(self, name: str) -> P.ProjectionSpec:
+        return next(s for s in self.projections if s.name == name)
+
+    def static(self) -> "LayerSpec":
+        """This layer with every projection static: the network of a snapshot, for analysis."""
+        return replace(self, projections=tuple(static(s) for s in self.projections))
+
+    def snapshot_path(self, out_dir, proj_name: str, step: int) -> Path:
         sub, stem = self.snapshot_files[proj_name]
         return Path(out_dir) / sub / f"{stem}_{step}.txt"
 
     def snapshot_shapes(self) -> dict:
         """"<subfolder>/<stem>" -> (n_post, n_pre) of every snapshot file."""
-        specs = {s.name: s for s in self.projections}
-        return {f"{sub}/{stem}": P.projection_shape(specs[name])
+        return {f"{sub}/{stem}": P.projection_shape(self.spec(name))
                 for name, (sub, stem) in self.snapshot_files.items()}
 
 
@@ -51,20 +62,15 @@ LAYER4 = LayerSpec(
     normalize_every=P.NORMALIZE_EVERY,
 )
 
-
-def _frozen(spec: P.ProjectionSpec) -> P.ProjectionSpec:
-    """The same projection with static synapses (weights loaded from layer 4)."""
-    return P.ProjectionSpec(spec.name, spec.pre, spec.post, spec.target, None, (0.0, 0.0),
-                            spec.delay, spec.self_connections)
-
-
 LAYER23 = LayerSpec(
     name="L2_3",
     populations={"E": P.N_E, "I": P.N_I, "E2": P.N_E2, "I2": P.N_I2},
-    projections=tuple(_frozen(s) for s in P.L4_PROJECTIONS) + P.L23_PROJECTIONS,
+    projections=tuple(static(s) for s in P.L4_PROJECTIONS) + P.L23_PROJECTIONS,
     snapshot_files=P.L23_SNAPSHOT_FILES,
     rate_populations=("E2", "I2"),
     default_out="output_L2_3",
     delay_files=P.L23_DELAY_FILES,
     frozen_from=LAYER4,
 )
+
+LAYERS = {layer.name: layer for layer in (LAYER4, LAYER23)}

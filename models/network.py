@@ -1,28 +1,88 @@
-"""Network assembly shared by layer 4 and layer 2/3 (MODEL_SPEC sections 1, 4, 5).
+"""Network assembly of either layer (MODEL_SPEC sections 1, 4, 5), in one place.
 
+``build_network(layer, ...)`` is the one builder: the training command, the
+benchmarks, the analysis and the evaluation all get their network from it.
 ``V1Network`` creates the Poisson input (PATCH_SIZE x PATCH_SIZE x 2), the LGN
-relay and the populations and projections of a layer description, compiles
-the network into its own directory and presents patches. The layer modules
-(``models.layer4``, ``models.layer23``) only say *which* populations and
-projections exist; everything else is here, in one place.
+relay and the populations and projections of a layer description, compiles the
+network into its own directory and presents patches. ``models.layers`` says
+*which* populations and projections exist; ``rules.make_projection`` creates each
+projection with the storage its rule variant needs.
 """
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 from pathlib import Path
 
 import numpy as np
 
-from models.annarchy_env import annarchy_argv, prepare_environment
+from models import parameters as P
+from models.neurons import ADEX, LGN_RELAY
+from models.parameters import ProjectionSpec
+from rules import VARIANTS, make_projection
 
-prepare_environment()
-import ANNarchy as ann  # noqa: E402
 
-from models import parameters as P  # noqa: E402
-from models.neurons import AdExNeuron, LGNNeuron  # noqa: E402
-from models.parameters import ClopathParams, ProjectionSpec, VogelsParams  # noqa: E402
-from models.poisson_input import PatchPoissonPopulation  # noqa: E402
-from rules import FastClopathProjection, FastVogelsProjection, clopath_synapse, vogels_synapse  # noqa: E402
+def draw_initial_state(projections, seed: int, delays: dict | None = None) -> tuple[dict, dict]:
+    """Initial weights and delays of *projections*, drawn from their own generator.
 
+    For each projection in order: its delays U(low, high) ms rounded to the DT grid
+    (unless *delays* gives recorded ones), then its weights U(low, high) (a constant
+    where low == high). Returns (name -> (n_post, n_pre) weights, name -> delays in ms
+    for the projections with delays). A projection without self-connections gets
+    ``None`` on its diagonal (ANNarchy then creates no synapse there). The draws do not
+    depend on ANNarchy's internal draw order.
+    """
+    rng = np.random.default_rng([int(seed), 1])
+    recorded = delays or {}
+
+    def draw(spec: ProjectionSpec, bounds):
+        n_post, n_pre = P.POPULATION_SIZES[spec.post], P.POPULATION_SIZES[spec.pre]
+        low, high = bounds
+        matrix = rng.uniform(low, high, size=(n_post, n_pre)) if high > low \
+            else np.full((n_post, n_pre), float(low))
+        if not spec.self_connections and spec.pre == spec.post:
+            matrix = matrix.astype(object)
+            np.fill_diagonal(matrix, None)
+        return matrix
+
+    weights, delay_ms = {}, {}
+    for spec in projections:
+        if spec.name in recorded:
+            delay_ms[spec.name] = np.rint(np.asarray(recorded[spec.name], dtype=np.float64) / P.DT) * P.DT
+        elif spec.delay is not None:
+            delay_ms[spec.name] = np.rint(draw(spec, spec.delay).astype(float) / P.DT) * P.DT
+        weights[spec.name] = draw(spec, spec.w_init)
+    return weights, delay_ms
+
+
+@contextlib.contextmanager
+def _compile_environment(annarchy_flags=()):
+    """What ANNarchy's compilation needs from the process, for the time of the compile.
+
+    * CMake looks up ``python3`` on PATH and needs ``nanobind`` in it: with a virtual
+      environment that is not activated, PATH leads to another interpreter and the
+      build fails ("CMake generation failed"). The running interpreter goes first.
+    * ANNarchy re-reads ``sys.argv`` when compiling (``--clean``, ``-j``, ...): it sees
+      only *annarchy_flags*, never the caller's own options.
+    """
+    bindir = os.path.dirname(sys.executable)
+    path = os.environ.get("PATH", "")
+    if path.split(os.pathsep)[0] != bindir:
+        os.environ["PATH"] = bindir + os.pathsep + path
+    saved = sys.argv
+    sys.argv = [saved[0] if saved else "v1"] + list(annarchy_flags)
+    try:
+        yield
+    finally:
+        sys.argv = saved
+
+
+def compile_network(net, directory, *, annarchy_flags=(), profile: bool = False) -> None:
+    """Compile an ANNarchy network into *directory* (created) from any interpreter."""
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    with _compile_environment(annarchy_flags):
+        net.compile(directory=str(directory), silent=True, profile_enabled=profile)
 
 
 class V1Network:
@@ -30,17 +90,22 @@ class V1Network:
 
     :param populations: name -> size of the AdEx populations of the layer
         (the input "P" and "LGN" are always created).
-    :param projections: ``ProjectionSpec``s; ``rule=None`` makes a static (frozen) projection.
+    :param projections: ``ProjectionSpec``s; ``rule=None`` makes a static projection.
     :param variant: "fast" (default) or "literal" form of the learning rules.
     :param seed: seed of ANNarchy's generators and of the initial weights.
     :param num_threads: OpenMP threads of the simulation kernel.
     :param build_dir: compile directory of this network (never shared by two layers).
+    :param delays: recorded axonal delays (name -> (n_post, n_pre) ms) used instead of
+        drawing them, e.g. those of a trained layer-2/3 run.
     """
 
     def __init__(self, populations: dict, projections, *, variant="fast", seed=0, num_threads=1,
-                 build_dir, annarchy_flags=(), profile=False):
-        if variant not in ("fast", "literal"):
-            raise ValueError(f"unknown variant {variant!r} (fast or literal)")
+                 build_dir, delays: dict | None = None, annarchy_flags=(), profile=False):
+        import ANNarchy as ann
+        from models.poisson_input import PatchPoissonPopulation
+
+        if variant not in VARIANTS:
+            raise ValueError(f"unknown variant {variant!r} (one of {', '.join(VARIANTS)})")
         self.variant = variant
         self.seed = int(seed)
         self.num_threads = int(num_threads)
@@ -51,78 +116,31 @@ class V1Network:
         self.steps_per_patch = int(round(P.PRESENTATION_MS / P.DT))
         self.net = ann.Network(dt=P.DT, seed=self.seed)
         self.net.config(num_threads=self.num_threads)
-        # Initial weights and delays come from their own generator so that they
-        # do not depend on ANNarchy's internal draw order.
-        self._init_rng = np.random.default_rng([self.seed, 1])
 
+        geometry = (P.PATCH_SIZE, P.PATCH_SIZE, 2)
         self.pops = {
-            "P": self.net.create(PatchPoissonPopulation(geometry=(P.PATCH_SIZE, P.PATCH_SIZE, 2))),
-            "LGN": self.net.create(geometry=(P.PATCH_SIZE, P.PATCH_SIZE, 2), neuron=LGNNeuron, name="LGN"),
+            "P": self.net.create(PatchPoissonPopulation(geometry=geometry)),
+            "LGN": self.net.create(geometry=geometry, neuron=LGN_RELAY.annarchy(), name="LGN"),
         }
         for name, size in populations.items():
-            self.pops[name] = self.net.create(geometry=size, neuron=AdExNeuron, name=name)
-        relay = self.net.connect(self.pops["P"], self.pops["LGN"], "exc")
-        relay.one_to_one(weights=P.LGN_WEIGHT)
+            self.pops[name] = self.net.create(geometry=size, neuron=ADEX.annarchy(), name=name)
+        self.net.connect(self.pops["P"], self.pops["LGN"], "exc").one_to_one(weights=P.LGN_WEIGHT)
 
-        self.delays = {}   # projection name -> (n_post, n_pre) delays in ms, where non-zero
-        self.projs = {spec.name: self._connect(spec) for spec in projections}
+        weights, self.delays = draw_initial_state(projections, self.seed, delays)
+        self.projs = {
+            spec.name: make_projection(self.net, self.pops[spec.pre], self.pops[spec.post], spec.target,
+                                       spec.rule, variant, weights[spec.name],
+                                       delays=self.delays.get(spec.name), name=spec.name,
+                                       flush_period=self.steps_per_patch)
+            for spec in projections}
         self._annarchy_flags = list(annarchy_flags)
         self._profile = profile
 
-    # -- assembly -----------------------------------------------------------------
-    def _connect(self, spec: ProjectionSpec):
-        pre, post = self.pops[spec.pre], self.pops[spec.post]
-        rule = spec.rule
-        if rule is None:
-            proj = self.net.connect(pre, post, spec.target, name=spec.name)
-        elif self.variant == "fast" and isinstance(rule, ClopathParams):
-            proj = FastClopathProjection(pre, post, spec.target, rule, self.steps_per_patch,
-                                         name=spec.name, net_id=self.net.id)
-        elif self.variant == "fast" and isinstance(rule, VogelsParams):
-            proj = FastVogelsProjection(pre, post, spec.target, rule, name=spec.name, net_id=self.net.id)
-        elif isinstance(rule, ClopathParams):
-            proj = self.net.connect(pre, post, spec.target, synapse=clopath_synapse(rule), name=spec.name)
-        else:
-            proj = self.net.connect(pre, post, spec.target, synapse=vogels_synapse(rule), name=spec.name)
-
-        delays = self._delays(spec)
-        if spec.delay is not None:
-            self.delays[spec.name] = delays
-        # Dense storage (contiguous rows) everywhere except with non-uniform delays,
-        # which ANNarchy supports only in LIL.
-        storage = "lil" if spec.delay is not None else "dense"
-        # The fast Clopath kernel works column by column (one presynaptic cell at a
-        # time): store its dense matrices pre-major so that a column is contiguous.
-        order = "pre_to_post" if (storage == "dense" and isinstance(proj, FastClopathProjection)) else None
-        proj.from_matrix(self._draw_matrix(spec, spec.w_init), delays=delays, storage_format=storage,
-                         storage_order=order)
-        return proj
-
-    def _draw_matrix(self, spec: ProjectionSpec, bounds):
-        """Full (n_post, n_pre) matrix drawn uniformly in *bounds*; None on the diagonal
-        of a projection without self-connections (ANNarchy then creates no synapse)."""
-        n_post, n_pre = P.POPULATION_SIZES[spec.post], P.POPULATION_SIZES[spec.pre]
-        low, high = bounds
-        matrix = self._init_rng.uniform(low, high, size=(n_post, n_pre)) if high > low \
-            else np.full((n_post, n_pre), float(low))
-        if not spec.self_connections and spec.pre == spec.post:
-            matrix = matrix.astype(object)
-            np.fill_diagonal(matrix, None)
-        return matrix
-
-    def _delays(self, spec: ProjectionSpec):
-        """Axonal delays in whole steps: U(low, high) ms rounded to the 1-ms grid."""
-        if spec.delay is None:
-            return 0.0
-        return np.rint(self._draw_matrix(spec, spec.delay).astype(float) / P.DT) * P.DT
-
-    def compile(self):
-        from models.checkpoint import add_state_access
-        # C++ accessors for checkpoints (spikes in flight, random generators); no effect on the run.
+    def compile(self) -> "V1Network":
+        from models.state import add_state_access
+        # C++ accessors for the simulation state (checkpoints); no effect on the run.
         add_state_access(self.pops, self.projs, rng_population="P")
-        self.build_dir.mkdir(parents=True, exist_ok=True)
-        with annarchy_argv(self._annarchy_flags):
-            self.net.compile(directory=str(self.build_dir), silent=True, profile_enabled=self._profile)
+        compile_network(self.net, self.build_dir, annarchy_flags=self._annarchy_flags, profile=self._profile)
         return self
 
     # -- state access ---------------------------------------------------------------
@@ -170,3 +188,23 @@ class V1Network:
         left = self.pops["P"].queued_patches_left()
         if left:
             raise RuntimeError(f"{left} queued patches were not presented")
+
+
+def build_network(layer, *, build_dir, variant: str = "fast", seed: int = 0, num_threads: int = 1,
+                  static: bool = False, delays: dict | None = None, weights: dict | None = None,
+                  annarchy_flags=(), profile: bool = False) -> V1Network:
+    """The network of a layer (``models.layers.LayerSpec``), compiled into *build_dir*.
+
+    :param static: every projection static (no learning): the network of a snapshot.
+    :param delays: recorded delays (name -> ms) instead of drawn ones.
+    :param weights: name -> (n_post, n_pre) matrices loaded after compiling (a trained
+        layer 4 under layer 2/3, or every projection of a snapshot).
+    """
+    spec = layer.static() if static else layer
+    network = V1Network(dict(spec.populations), spec.projections, variant=variant, seed=seed,
+                        num_threads=num_threads, build_dir=build_dir, delays=delays,
+                        annarchy_flags=annarchy_flags, profile=profile)
+    network.compile()
+    for name, matrix in (weights or {}).items():
+        network.set_weights(name, matrix)
+    return network

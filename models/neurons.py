@@ -1,96 +1,106 @@
-"""Neuron types of the V1 model (MODEL_SPEC section 2).
+"""Neuron types of the V1 model (MODEL_SPEC section 2), generated from ``models.parameters``.
 
-Teichmann, Larisch & Hamker (2021), Neural Networks 144:210-228;
-Larisch et al. (2021), PLOS Comput Biol 17(11):e1009566; the adaptive
-exponential neuron follows Clopath et al. (2010), Nat Neurosci 13:344.
+Teichmann, Larisch & Hamker (2021), Neural Networks 144:210-228; Larisch et al.
+(2021), PLOS Comput Biol 17(11):e1009566; the adaptive exponential neuron follows
+Clopath et al. (2010), Nat Neurosci 13:344.
 
-Units: time in ms, voltage in mV, currents in pA, capacitance in pF,
-conductances gL in nS; g_Exc/g_Inh are in mV/ms (they add directly to dvm/dt).
-Integration: explicit Euler with dt = 1 ms, as in the published model.
+Each type is a ``NeuronModel``: the ANNarchy definition as plain text (parameters,
+equations, spike condition, reset), written from the constants of
+``models.parameters`` so that an edit there reaches the equations, and recorded
+as it is in every run's ``run.json``. ``NeuronModel.annarchy()`` turns it into an
+``ANNarchy.Neuron`` (ANNarchy is imported only then).
 
-The equations are written exactly as the specification states them; the
-order of the lines matters (ANNarchy evaluates them top to bottom, `Spike`
-reads `state` before it is counted down).
+The equations are written exactly as the specification states them; the order of
+the lines matters (ANNarchy evaluates them top to bottom: ``Spike`` reads ``state``
+before it is counted down). Integration: explicit Euler with dt = 1 ms.
 """
-from models.annarchy_env import prepare_environment
+from __future__ import annotations
 
-prepare_environment()
-import ANNarchy as ann  # noqa: E402
+from dataclasses import dataclass, field
 
-# --- LGN relay neuron --------------------------------------------------------
-# Turns every Poisson spike into one spike on the next step and provides the
-# presynaptic spike indicator `Spike` and trace `xtrace` used by the Clopath rule.
-LGN_PARAMETERS = dict(
-    EL=-70.4,      # mV, floor of the integrating variable
-    VTrest=-50.4,  # mV, spike threshold
-    taux=15.0,     # ms, presynaptic trace time constant
-)
+from models import parameters as P
 
-LGNNeuron = ann.Neuron(
-    parameters="""
-        EL = -70.4      : population
-        VTrest = -50.4  : population
-        taux = 15.0     : population
-    """,
-    equations="""
-        dg_exc/dt = EL/1000 : min=EL, init=-70.6
+
+@dataclass(frozen=True)
+class NeuronModel:
+    """An ANNarchy neuron definition as text."""
+    name: str
+    parameters: dict            # name -> value, one value per population
+    equations: str
+    spike: str
+    reset: str
+    description: str = ""
+    _cache: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def record(self) -> dict:
+        """The definition as ``run.json`` stores it."""
+        return {"name": self.name, "parameters": dict(self.parameters), "equations": self.equations,
+                "spike": self.spike, "reset": self.reset}
+
+    def annarchy(self):
+        """The ``ANNarchy.Neuron`` of this definition (made once)."""
+        if "neuron" not in self._cache:
+            import ANNarchy as ann
+            self._cache["neuron"] = ann.Neuron(
+                parameters="\n".join(f"{k} = {v!r} : population" for k, v in self.parameters.items()),
+                equations=self.equations, spike=self.spike, reset=self.reset, name=self.name,
+                description=self.description)
+        return self._cache["neuron"]
+
+
+def _lgn_relay() -> NeuronModel:
+    p = P.LGN_PARAMETERS
+    return NeuronModel(
+        name="LGN relay",
+        parameters=dict(p),
+        equations=f"""
+        dg_exc/dt = EL/{P.LGN_DRIFT_MS!r} : min=EL, init={P.LGN_G_INIT!r}
         Spike = if state == 1: 1.0 else: 0.0
         dxtrace/dt = if state == 1: 1/taux else: -xtrace/taux : init=0.0
         state = if state > 0: -1 else: 0
-    """,
-    spike="g_exc > VTrest",
-    reset="""
+        """,
+        spike="g_exc > VTrest",
+        reset="""
         g_exc = EL
         state = 1
-    """,
-    name="LGN relay",
-    description="Relays each Poisson spike one step later; provides Spike and xtrace.",
-)
+        """,
+        description="Relays each Poisson spike one step later; provides Spike and xtrace.",
+    )
 
-# --- Adaptive exponential neuron after Clopath et al. (2010) -------------------
-ADEX_PARAMETERS = dict(
-    C=281.0,        # pF, membrane capacitance
-    gL=30.0,        # nS, leak conductance
-    EL=-70.6,       # mV, leak reversal potential
-    DeltaT=2.0,     # mV, slope factor of the exponential
-    tauw=144.0,     # ms, adaptation time constant
-    a=4.0,          # nS, subthreshold adaptation
-    b=0.0805,       # pA, spike-triggered adaptation
-    Isp=400.0,      # pA, depolarising spike after-potential current
-    tauz=40.0,      # ms, decay of the after-potential current z
-    VTrest=-50.4,   # mV, resting adaptive threshold
-    VTMax=-30.4,    # mV, threshold right after a spike
-    tauVT=50.0,     # ms, threshold relaxation
-    taux=15.0,      # ms, presynaptic trace (this cell as a presynaptic partner)
-    tauLTD=10.0,    # ms, low-pass filter u- of vm (Clopath LTD)
-    tauLTP=7.0,     # ms, low-pass filter u+ of vm (Clopath LTP)
-    taumean=750.0,  # ms, homeostatic mean of the squared depolarisation
-    tau_gExc=1.0,   # ms, excitatory conductance decay
-    tau_gInh=10.0,  # ms, inhibitory conductance decay
-)
 
-AdExNeuron = ann.Neuron(
-    parameters="\n".join(f"{k} = {v!r} : population" for k, v in ADEX_PARAMETERS.items()),
-    equations="""
-        dvm/dt = if state >= 2: 3.462 else: if state == 1: -(vm + 51.75) + (Isp - (wad + b))/C + g_Exc - g_Inh else: (-gL*(vm - EL) + gL*DeltaT*exp((vm - VT)/DeltaT) - wad + z)/C + g_Exc - g_Inh : init=-70.6
+def _adex() -> NeuronModel:
+    p = P.ADEX_PARAMETERS
+    spike_state = P.SPIKE_STATE
+    # Subthreshold (state 0): the AdEx equation; state 1: the end of the spike; state >= 2: the upstroke.
+    dvm = (f"if state >= {spike_state}: {P.SPIKE_UPSTROKE!r} "
+           f"else: if state == 1: -(vm + {-P.SPIKE_DOWNSTROKE_TO!r}) + (Isp - (wad + b))/C + g_Exc - g_Inh "
+           f"else: (-gL*(vm - EL) + gL*DeltaT*exp((vm - VT)/DeltaT) - wad + z)/C + g_Exc - g_Inh")
+    return NeuronModel(
+        name="AdEx (Clopath 2010)",
+        parameters=dict(p),
+        equations=f"""
+        dvm/dt = {dvm} : init={p['EL']!r}
         dvmean/dt = (pos(vm - EL)^2 - vmean)/taumean : init=0.0
-        dumeanLTD/dt = (vm - umeanLTD)/tauLTD : init=-70.0
-        dumeanLTP/dt = (vm - umeanLTP)/tauLTP : init=-70.0
+        dumeanLTD/dt = (vm - umeanLTD)/tauLTD : init={P.U_MEAN_INIT!r}
+        dumeanLTP/dt = (vm - umeanLTP)/tauLTP : init={P.U_MEAN_INIT!r}
         dxtrace/dt = if state == 1: 1/taux else: -xtrace/taux : init=0.0
-        dwad/dt = if state == 2: 0.0 else: if state == 1: b/tauw else: (a*(vm - EL) - wad)/tauw : init=0.0
-        dz/dt = if state == 1: -z + Isp - 10 else: -z/tauz : init=0.0
-        dVT/dt = if state == 1: (VTMax - VT) - 0.4 else: (VTrest - VT)/tauVT : init=-50.4
+        dwad/dt = if state == {spike_state}: 0.0 else: if state == 1: b/tauw else: (a*(vm - EL) - wad)/tauw : init=0.0
+        dz/dt = if state == 1: -z + Isp - {P.Z_JUMP_OFFSET!r} else: -z/tauz : init=0.0
+        dVT/dt = if state == 1: (VTMax - VT) - {P.VT_JUMP_OFFSET!r} else: (VTrest - VT)/tauVT : init={p['VTrest']!r}
         dg_Exc/dt = -g_Exc/tau_gExc
         dg_Inh/dt = -g_Inh/tau_gInh
         Spike = if state == 1: 1.0 else: 0.0
         state = if state > 0: state - 1 else: 0
-    """,
-    spike="(vm > VT) and (state == 0)",
-    reset="""
-        vm = 29.0
-        state = 2
+        """,
+        spike="(vm > VT) and (state == 0)",
+        reset=f"""
+        vm = {P.SPIKE_PEAK!r}
+        state = {spike_state}
         VT = VTMax
-    """,
-    name="AdEx (Clopath 2010)",
-    description="Adaptive exponential neuron with spike after-potential and adaptive threshold.",
-)
+        """,
+        description="Adaptive exponential neuron with spike after-potential and adaptive threshold.",
+    )
+
+
+LGN_RELAY = _lgn_relay()
+ADEX = _adex()

@@ -1,57 +1,111 @@
 """Every number of the published layer-4 and layer-2/3 model, in one place.
 
-Edit a constant here (a population size, a learning rate, the patch size) and
-rerun: network assembly, file shapes, plots and layer-2/3 loading all follow.
-Source: MODEL_SPEC sections 1, 4 and 5 (Teichmann, Larisch & Hamker 2021;
-Larisch et al. 2021). Times in ms, rates in Hz.
+Edit a constant here (a population size, a learning rate, a neuron constant, the
+patch size) and rerun: the neuron equations, network assembly, file shapes, plots,
+layer-2/3 loading and the run record (``run.json``) all follow, and ``--resume``
+refuses to continue a run whose model differs.
+
+Source: MODEL_SPEC sections 1-5 (Teichmann, Larisch & Hamker 2021, Neural Networks
+144:210-228; Larisch et al. 2021, PLOS Comput Biol 17:e1009566; the neuron after
+Clopath et al. 2010, Nat Neurosci 13:344). Units: time in ms, voltage in mV,
+current in pA, capacitance in pF, conductance in nS, rates in Hz. The conductances
+g_Exc and g_Inh are in mV/ms: a presynaptic spike adds its weight to them and they
+add directly to dvm/dt.
 """
+from __future__ import annotations
+
 from dataclasses import dataclass
+
+from rules import ClopathParams, VogelsParams
 
 DT = 1.0                 # ms, integration step (explicit Euler)
 
-# --- input ---------------------------------------------------------------------
+# --- 1. input ------------------------------------------------------------------------------
 PATCH_SIZE = 18          # pixels; input geometry is (PATCH_SIZE, PATCH_SIZE, 2) ON/OFF
-MAX_RATE = 100.0         # Hz, Poisson rate of the brightest pixel of an image
+MAX_RATE = 100.0         # Hz, Poisson rate of the largest ON/OFF value of an image
 PRESENTATION_MS = 125.0  # ms per patch, no pause, no reset between patches
-LGN_WEIGHT = 30.0        # Poisson -> LGN one-to-one weight (one LGN spike per Poisson spike)
+FLIP_PROBABILITY = 0.5   # each patch is flipped left-right, and independently up-down, with this p
 
-# --- training schedule -----------------------------------------------------------
+# --- 2. neurons ------------------------------------------------------------------------------
+# LGN relay: turns every Poisson spike into one spike on the next step and gives the
+# Clopath rule its presynaptic spike indicator `Spike` and trace `xtrace`.
+LGN_PARAMETERS = dict(
+    EL=-70.4,            # mV, floor of the integrating variable g_exc (and its reset)
+    VTrest=-50.4,        # mV, spike threshold of g_exc
+    taux=15.0,           # ms, presynaptic trace time constant
+)
+LGN_DRIFT_MS = 1000.0    # ms; g_exc drifts by EL/LGN_DRIFT_MS per ms towards its floor EL
+LGN_G_INIT = -70.6       # mV, initial g_exc (MODEL_SPEC 2)
+LGN_WEIGHT = 30.0        # Poisson -> LGN one-to-one weight: one LGN spike per Poisson spike
+
+# Adaptive exponential neuron (Clopath et al. 2010), for every E and I cell.
+ADEX_PARAMETERS = dict(
+    C=281.0,             # pF, membrane capacitance
+    gL=30.0,             # nS, leak conductance
+    EL=-70.6,            # mV, leak reversal potential
+    DeltaT=2.0,          # mV, slope factor of the exponential
+    tauw=144.0,          # ms, adaptation time constant
+    a=4.0,               # nS, subthreshold adaptation
+    b=0.0805,            # pA, spike-triggered adaptation
+    Isp=400.0,           # pA, depolarising spike after-potential current
+    tauz=40.0,           # ms, decay of the after-potential current z
+    VTrest=-50.4,        # mV, resting adaptive threshold
+    VTMax=-30.4,         # mV, threshold right after a spike
+    tauVT=50.0,          # ms, threshold relaxation
+    taux=15.0,           # ms, presynaptic trace (this cell as a presynaptic partner)
+    tauLTD=10.0,         # ms, low-pass filter u- of vm (Clopath LTD)
+    tauLTP=7.0,          # ms, low-pass filter u+ of vm (Clopath LTP)
+    taumean=750.0,       # ms, homeostatic mean of the squared depolarisation
+    tau_gExc=1.0,        # ms, excitatory conductance decay
+    tau_gInh=10.0,       # ms, inhibitory conductance decay
+)
+# The 2-ms spike: at a spike vm is set to SPIKE_PEAK and `state` to 2; it counts down by one
+# per step. While state >= 2, vm rises by SPIKE_UPSTROKE per ms; at state 1, vm is pulled to
+# SPIKE_DOWNSTROKE_TO (dvm = -(vm - SPIKE_DOWNSTROKE_TO) + currents), z jumps towards
+# Isp - Z_JUMP_OFFSET, and VT moves to VTMax - VT_JUMP_OFFSET.
+SPIKE_PEAK = 29.0            # mV
+SPIKE_UPSTROKE = 3.462       # mV/ms
+SPIKE_DOWNSTROKE_TO = -51.75  # mV
+Z_JUMP_OFFSET = 10.0         # pA
+VT_JUMP_OFFSET = 0.4         # mV
+SPIKE_STATE = 2              # steps of the spike (value of `state` at the reset)
+U_MEAN_INIT = -70.0          # mV, initial umeanLTD and umeanLTP (MODEL_SPEC 2)
+# Initial values that MODEL_SPEC 2 ties to the parameters: vm = EL, VT = VTrest.
+
+# --- 3. learning rules ------------------------------------------------------------------------
+THETA_LTD = -70.6        # mV, Clopath threshold of umeanLTD / umeanLTP (all projections)
+THETA_LTP = -45.3        # mV, Clopath threshold of vm for LTP (all projections)
+CLOPATH_W_MIN = 0.0      # LTD is off at w <= wMin (all Clopath projections)
+VOGELS_TAU_TRACE = 10.0  # ms, Vogels tracePre / tracePost time constant (taupre)
+VOGELS_W_MIN = 0.0       # Vogels weight bounds [hMin, hMax]
+VOGELS_W_MAX = 0.5
+
+
+def clopath(urefsquare, aLTD, aLTP, wMax) -> ClopathParams:
+    """A Clopath projection of MODEL_SPEC 4/5 (urefsquare mV^2, aLTD 1/(ms mV), aLTP 1/(ms mV^2))."""
+    return ClopathParams(urefsquare=urefsquare, aLTD=aLTD, aLTP=aLTP, wMin=CLOPATH_W_MIN, wMax=wMax,
+                         thetaLTD=THETA_LTD, thetaLTP=THETA_LTP)
+
+
+def vogels(aPlus, Offset) -> VogelsParams:
+    """A Vogels projection of MODEL_SPEC 4/5 (aPlus per event, Offset in trace units)."""
+    return VogelsParams(aPlus=aPlus, Offset=Offset, taupre=VOGELS_TAU_TRACE, hMin=VOGELS_W_MIN,
+                        hMax=VOGELS_W_MAX)
+
+
+# --- training schedule -----------------------------------------------------------------------
 N_PATCHES = 400_000      # patches per training run (50,000 s of model time)
-NORMALIZE_EVERY = 160    # patches between ON/OFF weight-norm balancing (layer 4 only)
+NORMALIZE_EVERY = 160    # patches (20 s) between ON/OFF weight-norm balancing (layer 4 only)
 N_SNAPSHOTS = 20         # snapshots at every 1/20 of the run (plus patch 0 and the end)
 RATE_WINDOW = 100        # patches per firing-rate window in frExc.npy / frInh.npy
 
-# --- population sizes ---------------------------------------------------------------
+# --- population sizes ------------------------------------------------------------------------
 N_LGN = PATCH_SIZE * PATCH_SIZE * 2   # 648
 N_E = 324                # layer-4 excitatory cells
 N_I = 81                 # layer-4 inhibitory cells
 N_E2 = 324               # layer-2/3 excitatory cells
 N_I2 = 81                # layer-2/3 inhibitory cells
-
-THETA_LTD = -70.6        # mV, Clopath LTD voltage threshold (all projections)
-THETA_LTP = -45.3        # mV, Clopath LTP voltage threshold (all projections)
-
-
-@dataclass(frozen=True)
-class ClopathParams:
-    """Per-projection parameters of the Clopath et al. (2010) rule."""
-    urefsquare: float    # mV^2, reference for the homeostatic LTD scaling
-    aLTD: float          # 1/(ms mV), LTD amplitude
-    aLTP: float          # 1/(ms mV^2), LTP amplitude
-    wMax: float          # LTP is off at w >= wMax
-    wMin: float = 0.0    # LTD is off at w <= wMin
-    thetaLTD: float = THETA_LTD
-    thetaLTP: float = THETA_LTP
-
-
-@dataclass(frozen=True)
-class VogelsParams:
-    """Per-projection parameters of the Vogels et al. (2011) iSTDP rule (1 + w variant)."""
-    aPlus: float         # learning rate
-    Offset: float        # target-rate offset subtracted on a presynaptic spike
-    taupre: float = 10.0 # ms, pre and post trace time constant
-    hMin: float = 0.0    # lower weight bound
-    hMax: float = 0.5    # upper weight bound
+POPULATION_SIZES = {"LGN": N_LGN, "E": N_E, "I": N_I, "E2": N_E2, "I2": N_I2}
 
 
 @dataclass(frozen=True)
@@ -61,26 +115,21 @@ class ProjectionSpec:
     pre: str
     post: str
     target: str                      # "Exc" or "Inh"
-    rule: ClopathParams | VogelsParams | None
+    rule: ClopathParams | VogelsParams | None   # None: static synapses
     w_init: tuple                    # (low, high) of a uniform draw; equal values = constant
-    delay: tuple | None = None       # (low, high) ms of a uniform draw, or None
+    delay: tuple | None = None       # (low, high) ms of a uniform draw (rounded to DT), or None
     self_connections: bool = True
 
 
-# --- layer 4 (MODEL_SPEC section 4) ---------------------------------------------------
+# --- 4. layer 4 (MODEL_SPEC section 4) ----------------------------------------------------------
+#                 name     pre    post  target  rule: urefsquare, aLTD, aLTP, wMax       initial w
 L4_PROJECTIONS = (
-    ProjectionSpec("LGN_E", "LGN", "E", "Exc",
-                   ClopathParams(urefsquare=60.0, aLTD=0.00014 * 0.6, aLTP=0.00018 * 0.6, wMax=5.0),
-                   (0.025, 1.0)),
-    ProjectionSpec("LGN_I", "LGN", "I", "Exc",
-                   ClopathParams(urefsquare=55.0, aLTD=0.00014 * 0.3, aLTP=0.00018 * 0.3, wMax=3.0),
-                   (0.0, 0.1)),
-    ProjectionSpec("E_I", "E", "I", "Exc",
-                   ClopathParams(urefsquare=55.0, aLTD=0.000012 * 0.03, aLTP=0.000015 * 0.03, wMax=0.7),
-                   (0.0, 0.1)),
-    ProjectionSpec("I_E", "I", "E", "Inh", VogelsParams(aPlus=4e-6, Offset=0.35), (0.0, 0.0)),
-    ProjectionSpec("I_I", "I", "I", "Inh", VogelsParams(aPlus=4e-6, Offset=0.45), (0.0, 0.0),
-                   self_connections=False),
+    ProjectionSpec("LGN_E", "LGN", "E", "Exc", clopath(60.0, 0.00014 * 0.6, 0.00018 * 0.6, 5.0), (0.025, 1.0)),
+    ProjectionSpec("LGN_I", "LGN", "I", "Exc", clopath(55.0, 0.00014 * 0.3, 0.00018 * 0.3, 3.0), (0.0, 0.1)),
+    ProjectionSpec("E_I", "E", "I", "Exc", clopath(55.0, 0.000012 * 0.03, 0.000015 * 0.03, 0.7), (0.0, 0.1)),
+    #                                       rule: aPlus, Offset
+    ProjectionSpec("I_E", "I", "E", "Inh", vogels(4e-6, 0.35), (0.0, 0.0)),
+    ProjectionSpec("I_I", "I", "I", "Inh", vogels(4e-6, 0.45), (0.0, 0.0), self_connections=False),
 )
 
 # Snapshot files of layer 4: projection -> (subfolder, file stem).
@@ -94,20 +143,15 @@ L4_SNAPSHOT_FILES = {
 # Projections whose ON and OFF weight norms are balanced every NORMALIZE_EVERY patches.
 L4_ONOFF_BALANCED = ("LGN_E", "LGN_I")
 
-# --- layer 2/3 (MODEL_SPEC section 5) -----------------------------------------------
+# --- 5. layer 2/3 (MODEL_SPEC section 5) ---------------------------------------------------------
 L23_PROJECTIONS = (
-    ProjectionSpec("E_E2", "E", "E2", "Exc",
-                   ClopathParams(urefsquare=50.0, aLTD=0.00012 * 0.625, aLTP=0.00014 * 0.625, wMax=3.25),
+    ProjectionSpec("E_E2", "E", "E2", "Exc", clopath(50.0, 0.00012 * 0.625, 0.00014 * 0.625, 3.25),
                    (0.20, 1.25), delay=(1.0, 3.0)),
-    ProjectionSpec("E2_I2", "E2", "I2", "Exc",
-                   ClopathParams(urefsquare=50.0, aLTD=0.000014 * 0.4, aLTP=0.000018 * 0.4, wMax=1.0),
+    ProjectionSpec("E2_I2", "E2", "I2", "Exc", clopath(50.0, 0.000014 * 0.4, 0.000018 * 0.4, 1.0),
                    (0.01, 0.5), delay=(1.0, 3.0)),
-    ProjectionSpec("E_I2", "E", "I2", "Exc",
-                   ClopathParams(urefsquare=45.0, aLTD=0.00012 * 0.4, aLTP=0.00015 * 0.4, wMax=1.0),
-                   (0.01, 0.1)),
-    ProjectionSpec("I2_E2", "I2", "E2", "Inh", VogelsParams(aPlus=8e-6, Offset=0.50), (0.1, 0.3)),
-    ProjectionSpec("I2_I2", "I2", "I2", "Inh", VogelsParams(aPlus=4e-6, Offset=0.60), (0.05, 0.13),
-                   self_connections=False),
+    ProjectionSpec("E_I2", "E", "I2", "Exc", clopath(45.0, 0.00012 * 0.4, 0.00015 * 0.4, 1.0), (0.01, 0.1)),
+    ProjectionSpec("I2_E2", "I2", "E2", "Inh", vogels(8e-6, 0.50), (0.1, 0.3)),
+    ProjectionSpec("I2_I2", "I2", "I2", "Inh", vogels(4e-6, 0.60), (0.05, 0.13), self_connections=False),
 )
 
 L23_SNAPSHOT_FILES = {
@@ -122,8 +166,6 @@ L23_DELAY_FILES = {
     "E_E2": ("excitatory", "V1toV2_Delay.txt"),
     "E2_I2": ("excitatory", "V2toIN2_Delay.txt"),
 }
-
-POPULATION_SIZES = {"LGN": N_LGN, "E": N_E, "I": N_I, "E2": N_E2, "I2": N_I2}
 
 
 def projection_shape(spec: ProjectionSpec) -> tuple[int, int]:

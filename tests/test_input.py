@@ -19,6 +19,7 @@ from input.patches import PatchSampler, on_off_split, rates_to_ranks, weights_to
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED = REPO_ROOT.parent / "shared" / "data" / "IMAGES.mat"
 SHARED_SHA256 = "5a007348ea50c47888d6e115d72bc4403f96fd06edb2710b9c6ced8559612f93"
+PS = 18                  # the model's patch size (MODEL_SPEC 1)
 
 
 # --- ON/OFF split and rates ----------------------------------------------------------
@@ -51,7 +52,7 @@ def replay(rng, n_images, h, w, ps):
 def test_rate_scaling_hand_computed():
     # Image 1 is image 0 / 8: rates are normalised per image, so both give the same rates.
     stack = np.stack([IMG0, IMG0 / 8], axis=-1)
-    sampler = PatchSampler(stack, patch_size=2, max_rate=100.0, rng=np.random.default_rng(5))
+    sampler = PatchSampler(stack, patch_size=2, max_rate=100.0, flip_probability=0.5, rng=np.random.default_rng(5))
     ref = np.random.default_rng(5)
     # Unflipped rates (ON, OFF) by corner, computed by hand as |x| / 4 * 100.
     by_corner = {
@@ -79,7 +80,7 @@ def test_rate_scaling_hand_computed():
 def test_flips_and_corners_reproduce_by_hand():
     data_rng = np.random.default_rng(0)
     stack = data_rng.standard_normal((30, 40, 3))
-    sampler = PatchSampler(stack, rng=np.random.default_rng(123))
+    sampler = PatchSampler(stack, patch_size=PS, max_rate=100.0, flip_probability=0.5, rng=np.random.default_rng(123))
     ref = np.random.default_rng(123)
     for _ in range(50):
         patch = sampler.sample()
@@ -99,7 +100,7 @@ def test_flip_frequencies_and_corner_range():
     # Positive ramp 1000*row + col + 1: orientation and corner are readable from the patch.
     rows, cols = np.mgrid[0:20, 0:21]
     stack = (1000.0 * rows + cols + 1)[:, :, None]
-    sampler = PatchSampler(stack, max_rate=stack.max(), rng=np.random.default_rng(7))
+    sampler = PatchSampler(stack, patch_size=PS, max_rate=stack.max(), flip_probability=0.5, rng=np.random.default_rng(7))
     patches = sampler.sample_many(2000)[..., 0]          # ON channel, in units of the ramp
     assert patches.shape == (2000, 18, 18)
     lr = patches[:, 0, 0] > patches[:, 0, 1]
@@ -116,10 +117,10 @@ def test_flip_frequencies_and_corner_range():
 
 def test_rng_state_resumes():
     stack = np.random.default_rng(1).standard_normal((25, 25, 2))
-    a = PatchSampler(stack, rng=np.random.default_rng(9))
+    a = PatchSampler(stack, patch_size=PS, max_rate=100.0, flip_probability=0.5, rng=np.random.default_rng(9))
     a.sample_many(3)
     state = a.rng.bit_generator.state
-    b = PatchSampler(stack, rng=np.random.default_rng(0))
+    b = PatchSampler(stack, patch_size=PS, max_rate=100.0, flip_probability=0.5, rng=np.random.default_rng(0))
     b.rng.bit_generator.state = state
     np.testing.assert_array_equal(a.sample_many(4), b.sample_many(4))
 
@@ -214,7 +215,7 @@ def test_load_images_errors(tmp_path, case):
     make, phrase = BAD_FILES[case]
     path = make(tmp_path)
     with pytest.raises(InputDataError) as err:
-        load_images(path)
+        load_images(path, patch_size=PS)
     message = str(err.value)
     assert path.name in message and phrase in message
     assert "\n" not in message
@@ -222,9 +223,9 @@ def test_load_images_errors(tmp_path, case):
 
 def test_load_images_valid_mat_and_npy(tmp_path):
     stack = np.arange(20 * 19 * 2, dtype=float).reshape(20, 19, 2)
-    np.testing.assert_array_equal(load_images(_savemat(tmp_path / "ok.mat", IMAGES=stack)), stack)
+    np.testing.assert_array_equal(load_images(_savemat(tmp_path / "ok.mat", IMAGES=stack), patch_size=PS), stack)
     np.save(tmp_path / "ok.npy", stack.astype(np.float32))
-    loaded = load_images(tmp_path / "ok.npy")
+    loaded = load_images(tmp_path / "ok.npy", patch_size=PS)
     assert loaded.dtype == np.float64
     np.testing.assert_array_equal(loaded, stack)
 
@@ -232,37 +233,37 @@ def test_load_images_valid_mat_and_npy(tmp_path):
 # --- folders, download, resolution -------------------------------------------------------
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # imageio probing a bad file
-def test_whiten_folder(tmp_path):
+def test_whiten_folder(tmp_path, patch_size=PS):
     rng = np.random.default_rng(0)
     skimage.io.imsave(tmp_path / "a.png", rng.integers(0, 256, (40, 50), dtype=np.uint8))
     skimage.io.imsave(tmp_path / "b.png", rng.integers(0, 256, (60, 45, 3), dtype=np.uint8))
     (tmp_path / "notes.txt").write_text("ignored")
-    source = resolve_images(tmp_path)
+    source = resolve_images(tmp_path, patch_size=PS)
     assert source.origin == "folder" and source.images.shape == (40, 40, 2)
     (tmp_path / "c.jpg").write_bytes(b"not a picture")
     with pytest.raises(InputDataError, match="c.jpg: unreadable image"):
-        whiten_folder(tmp_path)
+        whiten_folder(tmp_path, patch_size=PS)
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(InputDataError, match="no image files"):
-        whiten_folder(empty)
+        whiten_folder(empty, patch_size=PS)
 
 
 def test_download_from_file_url(tmp_path):
     src = _savemat(tmp_path / "src.mat", IMAGES=np.ones((20, 20, 2)))
     dest = tmp_path / "out" / "IMAGES.mat"
-    assert download_images(dest, url=src.as_uri()) == dest
-    assert load_images(dest).shape == (20, 20, 2)
+    assert download_images(dest, url=src.as_uri(), patch_size=PS) == dest
+    assert load_images(dest, patch_size=PS).shape == (20, 20, 2)
     assert sorted(p.name for p in dest.parent.iterdir()) == ["IMAGES.mat"]
 
     bad = tmp_path / "bad.mat"
     bad.write_bytes(b"garbage" * 50)
     dest2 = tmp_path / "out2" / "IMAGES.mat"
     with pytest.raises(InputDataError, match="downloaded file is invalid"):
-        download_images(dest2, url=bad.as_uri())
+        download_images(dest2, url=bad.as_uri(), patch_size=PS)
     assert list(dest2.parent.iterdir()) == []        # no partial file left
     with pytest.raises(InputDataError, match="download failed"):
-        download_images(dest2, url="http://127.0.0.1:9/IMAGES.mat", timeout=2)
+        download_images(dest2, url="http://127.0.0.1:9/IMAGES.mat", timeout=2, patch_size=PS)
     assert list(dest2.parent.iterdir()) == []
 
 
@@ -274,24 +275,25 @@ def test_resolve_falls_back_to_stand_in(tmp_path, monkeypatch, download):
     monkeypatch.setattr(images_mod, "download_images", offline)
     monkeypatch.setattr(images_mod, "SHARED_IMAGES", tmp_path / "no_shared" / "IMAGES.mat")
     logged = []
-    source = resolve_images(input_dir=tmp_path, download=download, log=logged.append)
+    source = resolve_images(input_dir=tmp_path, patch_size=PS, download=download, log=logged.append)
     assert source.origin == "stand-in" and source.path is None
     assert source.warning and "WARNING" in source.warning and source.warning.count("\n") >= 3
     assert logged == [source.warning]
     assert ("download failed" in source.warning) == download
     assert source.images.ndim == 3 and np.isfinite(source.images).all()
-    assert len(source.sha256) == 64
+    images = np.ascontiguousarray(source.images)
+    assert source.sha256 == hashlib.sha256(b"float64" + str(images.shape).encode() + images.tobytes()).hexdigest()
 
 
 def test_resolve_prefers_local_file(tmp_path, monkeypatch):
     monkeypatch.setattr(images_mod, "download_images", None)   # must not be called
     stack = np.ones((20, 20, 2))
     _savemat(tmp_path / "IMAGES.mat", IMAGES=stack)
-    source = resolve_images(input_dir=tmp_path)
+    source = resolve_images(input_dir=tmp_path, patch_size=PS)
     assert source.origin == "file" and source.warning is None
     assert source.path == str(tmp_path / "IMAGES.mat")
     with pytest.raises(InputDataError, match="no such file or folder"):
-        resolve_images(tmp_path / "nowhere")
+        resolve_images(tmp_path / "nowhere", patch_size=PS)
 
 
 # --- the real training set ---------------------------------------------------------------
@@ -299,5 +301,5 @@ def test_resolve_prefers_local_file(tmp_path, monkeypatch):
 @pytest.mark.skipif(not SHARED.is_file(), reason="shared IMAGES.mat not present")
 def test_real_images():
     assert hashlib.sha256(SHARED.read_bytes()).hexdigest() == SHARED_SHA256
-    stack = load_images(SHARED)
+    stack = load_images(SHARED, patch_size=PS)
     assert stack.shape == (512, 512, 10) and np.isfinite(stack).all()

@@ -22,12 +22,10 @@ also gets inhibitory spikes (every 23 ms, weight 0.8) so that g_Inh (tau 10) is 
 import numpy as np
 import pytest
 
-from models.annarchy_env import annarchy_argv, prepare_environment
+import ANNarchy as ann
 
-prepare_environment()
-import ANNarchy as ann  # noqa: E402
-
-from models.neurons import AdExNeuron, LGNNeuron  # noqa: E402
+from models.network import compile_network
+from models.neurons import ADEX, LGN_RELAY
 
 T = 1000
 DT = 1.0
@@ -53,7 +51,7 @@ def sim(tmp_path_factory):
     n = len(DRIVE)
     src = net.create(ann.SpikeSourceArray(spike_times=[[float(s) for s in range(T)]] * n))
     inh = net.create(ann.SpikeSourceArray(spike_times=[float(s) for s in INH_TIMES]))
-    adex = net.create(geometry=n, neuron=AdExNeuron, name="AdEx")
+    adex = net.create(geometry=n, neuron=ADEX.annarchy(), name="AdEx")
     drive = np.full((n, n), None, dtype=object)
     for i, c in enumerate(DRIVE):
         drive[i, i] = float(c)
@@ -63,15 +61,12 @@ def sim(tmp_path_factory):
     net.connect(inh, adex, "Inh").from_matrix(inh_w)
 
     lsrc = net.create(ann.SpikeSourceArray(spike_times=[[float(s) for s in t] for t in LGN_SRC]))
-    lgn = net.create(geometry=len(LGN_SRC), neuron=LGNNeuron, name="LGN")
+    lgn = net.create(geometry=len(LGN_SRC), neuron=LGN_RELAY.annarchy(), name="LGN")
     net.connect(lsrc, lgn, "exc").one_to_one(weights=30.0)
 
     m_adex = net.monitor(adex, list(ADEX_VARS) + ["spike"])
     m_lgn = net.monitor(lgn, ["g_exc", "Spike", "xtrace", "spike"])
-    directory = tmp_path_factory.mktemp("neuron") / "build"
-    directory.mkdir()
-    with annarchy_argv():
-        net.compile(directory=str(directory), silent=True)
+    compile_network(net, tmp_path_factory.mktemp("neuron") / "build")
     net.simulate(T)
 
     def collect(mon, names):

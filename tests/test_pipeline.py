@@ -20,14 +20,9 @@ import numpy as np
 import pytest
 import scipy.io
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-from models.io import sha256_of_array  # noqa: E402
+from conftest import REPO_ROOT, training_images
 
-IMAGES = REPO_ROOT.parent / "shared" / "data" / "IMAGES.mat"
-if not IMAGES.is_file():
-    pytest.skip(f"training images {IMAGES} not available", allow_module_level=True)
+IMAGES = training_images()
 
 SEED = 11
 THREADS = 1
@@ -99,7 +94,7 @@ def weight_files(folder):
 @pytest.fixture(scope="module")
 def builds(tmp_path_factory):
     root = tmp_path_factory.mktemp("builds")
-    return {"L4": root / "L4", "L2_3": root / "L2_3"}
+    return {name: root / name for name in ("L4", "L2_3", "L4-literal", "L2_3-literal")}
 
 
 @pytest.fixture(scope="module")
@@ -146,8 +141,10 @@ def test_l4_run_json(l4_run):
     assert meta["threads"] == THREADS
     assert meta["patches"] == L4_PATCHES
     assert meta["snapshot_steps"] == list(L4_STEPS)
-    images = scipy.io.loadmat(IMAGES)["IMAGES"]
-    assert meta["images"]["sha256"] == sha256_of_array(np.asarray(images, dtype=np.float64))
+    images = np.ascontiguousarray(scipy.io.loadmat(IMAGES)["IMAGES"], dtype=np.float64)
+    # the documented content hash: sha256 of dtype, shape and the C-order bytes
+    expected = hashlib.sha256(b"float64" + str(images.shape).encode() + images.tobytes()).hexdigest()
+    assert meta["images"]["sha256"] == expected
     assert meta["images"]["shape"] == [512, 512, 10]
     from importlib.metadata import version
     assert meta["versions"]["numpy"] == np.__version__
@@ -346,6 +343,13 @@ def test_bad_option(script, option, value, problem, tmp_path):
     assert problem in lines[0] and value in lines[0]
 
 
+@pytest.mark.parametrize("script", ["ann_L4.py", "ann_L2_3.py"])
+def test_gpu_is_refused(script, tmp_path):
+    # The Poisson input and the fast rules have no CUDA code: refused before anything starts.
+    proc, _, _ = _refused_run(script, tmp_path, "--images", IMAGES, "--gpu")
+    check_refused(proc, "error: --gpu: ", "not supported")
+
+
 def test_existing_run_is_refused_then_overwritten(builds, tmp_path):
     out = tmp_path / "out"
     _fake_l4(out, step=40)
@@ -431,7 +435,36 @@ def test_l23_l4_step_that_does_not_exist(tmp_path):
                   "no complete snapshot at step 5", "[0, 8]")
 
 
-# --- 6. help -----------------------------------------------------------------------------
+# --- 6. fast and literal variants: the same network ----------------------------------------
+
+EQUIVALENCE_ATOL = 1e-9     # weights of order 0.01-5; the lazy LTP sums agree to ~1e-12 relative
+
+
+def test_fast_and_literal_variants_agree(l4_run, l23_run, builds, tmp_path):
+    """Both layers, same seed and patch stream: identical spike counts of every cell and
+    weights equal within 1e-9 after 24 (layer 4) and 16 (layer 2/3) patches."""
+    l4_fast, l23_fast = l4_run[0], l23_run[0]
+    l4_literal, l23_literal = tmp_path / "l4_literal", tmp_path / "l23_literal"
+    check_ok(train("ann_L4.py", l4_literal, builds["L4-literal"], "--variant", "literal", patches=L4_PATCHES))
+    check_ok(train("ann_L2_3.py", l23_literal, builds["L2_3-literal"], "--variant", "literal", "--l4", l4_fast,
+                   patches=L23_PATCHES))
+    for fast, literal in ((l4_fast, l4_literal), (l23_fast, l23_literal)):
+        for rates in ("frExc.npy", "frInh.npy"):
+            np.testing.assert_array_equal(np.load(fast / rates), np.load(literal / rates), err_msg=str(fast / rates))
+        files = weight_files(fast)
+        assert weight_files(literal) == files
+        learned = 0
+        for rel in files:
+            a, b = load(fast / rel), load(literal / rel)
+            if rel.endswith("_Delay.txt") or rel.endswith("_0.txt"):
+                np.testing.assert_array_equal(a, b, err_msg=rel)        # drawn, not learned
+                continue
+            np.testing.assert_allclose(a, b, rtol=0, atol=EQUIVALENCE_ATOL, err_msg=rel)
+            learned += not np.array_equal(a, load(fast / re.sub(r"_\d+\.txt$", "_0.txt", rel)))
+        assert learned > 0, "no weight changed: the comparison would prove nothing"
+
+
+# --- 7. help -----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("script,extra", [("ann_L4.py", ()), ("ann_L2_3.py", ("--l4", "--l4-step"))])
 def test_help_is_ours(script, extra):

@@ -16,12 +16,10 @@ import platform
 import numpy as np
 import pytest
 
-from models.annarchy_env import prepare_environment
+import ANNarchy as ann
 
-prepare_environment()
-import ANNarchy as ann  # noqa: E402
-
-from models.poisson_input import PatchPoissonPopulation  # noqa: E402
+from models.network import compile_network
+from models.poisson_input import PatchPoissonPopulation
 
 GEOMETRY = (2, 2, 2)
 SIZE = 8
@@ -36,7 +34,7 @@ def net(request, tmp_path_factory):
     # Halves every step from 1: normal down to 2^-1022, subnormal from step 1023 on.
     decay = net.create(geometry=4, neuron=ann.Neuron(equations="dx/dt = -x/2.0 : init=1.0", spike="x > 2.0"))
     mon = net.monitor(pop, ["spike"])
-    net.compile(directory=str(tmp_path_factory.mktemp(f"poisson_j{request.param}")), silent=True)
+    compile_network(net, tmp_path_factory.mktemp(f"poisson_j{request.param}"))
     return net, pop, mon, decay
 
 

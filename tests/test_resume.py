@@ -23,10 +23,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-IMAGES = REPO_ROOT.parent / "shared" / "data" / "IMAGES.mat"
-if not IMAGES.is_file():
-    pytest.skip(f"training images {IMAGES} not available", allow_module_level=True)
+from conftest import REPO_ROOT, training_images
+
+IMAGES = training_images()
 
 SEED = 5
 RUN_TIMEOUT = 420
@@ -156,8 +155,7 @@ def test_l23_killed_and_resumed_is_bit_identical(l4_reference, builds, tmp_path)
 
 
 def test_checkpoint_holds_the_whole_state(l4_reference):
-    sys.path.insert(0, str(REPO_ROOT))
-    from models import checkpoint
+    from training import checkpoint
     arrays, meta = checkpoint.load_latest(l4_reference)
     assert meta["patch"] == 400 and meta["seed"] == SEED and meta["threads"] == 1
     assert int(arrays["net/step"]) == 400 * 125
@@ -168,7 +166,11 @@ def test_checkpoint_holds_the_whole_state(l4_reference):
     for var in ("Spike", "xtrace"):
         assert arrays[f"pop/LGN/attr/{var}"].shape == (18, 18, 2), var
     assert arrays["proj/LGN_E/var/w"].shape == (324, 648)
-    assert arrays["proj/LGN_E/rule_state"].size > 0 and arrays["proj/I_E/rule_state"].size == 324 + 81
+    # fast Clopath bookkeeping: the period start, then 5 values per presynaptic cell (no delays);
+    # fast Vogels: tracePost of the 324 E cells, then tracePre of the 81 I cells
+    assert arrays["proj/LGN_E/rule_state"].size == 1 + 5 * 648
+    assert arrays["proj/LGN_E/rule_state"][0] == 400 * 125 - 1      # the period ended at the last step
+    assert arrays["proj/I_E/rule_state"].size == 324 + 81
     assert str(arrays["net/rng"]).startswith("1 ")        # one Mersenne twister at 1 thread
     assert meta["sampler"]["bit_generator"] == "PCG64"
     assert arrays["rates/E/rows"].shape == (4, 324)
@@ -212,7 +214,7 @@ def test_resume_refusals(l4_reference, tmp_path):
     # a model edited since the run started (here: the recorded learning rate of LGN->E)
     edited = _copy_run(l4_reference, tmp_path / "edited", status="interrupted")
     meta = json.loads((edited / "run.json").read_text())
-    lgn_e = next(p for p in meta["projections"] if p["name"] == "LGN_E")
+    lgn_e = next(p for p in meta["model"]["projections"] if p["name"] == "LGN_E")
     lgn_e["rule"]["aLTP"] *= 2
     (edited / "run.json").write_text(json.dumps(meta))
     refused(run("ann_L4.py", "--out", edited, "--build-dir", b, "--resume", timeout=ERROR_TIMEOUT),
@@ -235,6 +237,44 @@ def test_resume_refusals(l4_reference, tmp_path):
     refused(run("ann_L4.py", "--out", stopped, "--build-dir", b, "--resume", timeout=ERROR_TIMEOUT),
             "no checkpoint")
     assert not b.exists()
+
+
+def _package_copy(dst: Path) -> Path:
+    """The model, rules, input and run machinery with the layer-4 script, copied to *dst*."""
+    for name in ("input", "models", "rules", "training"):
+        shutil.copytree(REPO_ROOT / name, dst / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO_ROOT / "ann_L4.py", dst / "ann_L4.py")
+    return dst
+
+
+def test_edited_neuron_constant_changes_the_record_and_is_refused(l4_reference, tmp_path):
+    """Edit one AdEx constant (C) in a copy of the package: its model description changes
+    exactly there, and --resume of a run recorded with the original model is refused."""
+    edited = _package_copy(tmp_path / "edited_package")
+    params = edited / "models" / "parameters.py"
+    text = params.read_text()
+    assert text.count("C=281.0,") == 1
+    params.write_text(text.replace("C=281.0,", "C=282.0,"))
+    describe = ("import json, sys; from models.description import describe; from models.layers import LAYER4; "
+                "json.dump(describe(LAYER4), sys.stdout)")
+    original = json.loads(ok(subprocess.run([sys.executable, "-c", describe], cwd=REPO_ROOT, capture_output=True,
+                                            text=True)).stdout)
+    changed = json.loads(ok(subprocess.run([sys.executable, "-c", describe], cwd=edited, capture_output=True,
+                                           text=True)).stdout)
+    recorded = json.loads((l4_reference / "run.json").read_text())["model"]
+    assert recorded == original                      # the run recorded the whole current model
+    assert original["neurons"]["AdEx (Clopath 2010)"]["parameters"]["C"] == 281.0
+    assert changed["neurons"]["AdEx (Clopath 2010)"]["parameters"]["C"] == 282.0
+    assert changed["constants"]["ADEX_PARAMETERS"]["C"] == 282.0
+    changed["neurons"]["AdEx (Clopath 2010)"]["parameters"]["C"] = 281.0
+    changed["constants"]["ADEX_PARAMETERS"]["C"] = 281.0
+    assert changed == original                       # nothing else differs
+
+    stopped = _copy_run(l4_reference, tmp_path / "stopped", status="interrupted")
+    proc = subprocess.run(_cmd("ann_L4.py", "--out", stopped, "--build-dir", tmp_path / "b", "--resume"),
+                          cwd=edited, env=_env(1), capture_output=True, text=True, timeout=ERROR_TIMEOUT)
+    refused(proc, "the model was edited", "neurons.AdEx (Clopath 2010).parameters.C")
+    assert not (tmp_path / "b").exists()
 
 
 # --- full and read-only output folders -------------------------------------------------------
@@ -269,8 +309,7 @@ def test_disk_full_keeps_the_last_checkpoint(small_disk, builds):
     assert not list(out.rglob("*.tmp")), "a temporary file was left on the full disk"
     for path in out.rglob("*.txt"):      # whatever exists is complete
         assert np.loadtxt(path, ndmin=2).shape[0] in (324, 81), path
-    sys.path.insert(0, str(REPO_ROOT))
-    from models import checkpoint
+    from training import checkpoint
     arrays, meta = checkpoint.load_latest(out)
     assert meta["patch"] == 0
 

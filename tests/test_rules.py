@@ -21,14 +21,14 @@ of its periods, where it must be current).
 import numpy as np
 import pytest
 
-from models.annarchy_env import annarchy_argv, prepare_environment
+import ANNarchy as ann
 
-prepare_environment()
-import ANNarchy as ann  # noqa: E402
-
-from models.neurons import LGNNeuron  # noqa: E402
-from models.parameters import ClopathParams, VogelsParams  # noqa: E402
-from rules import FastClopathProjection, FastVogelsProjection, clopath_synapse, vogels_synapse  # noqa: E402
+from models.network import compile_network
+from models.neurons import LGN_RELAY
+from rules import ClopathParams, VogelsParams
+from rules.clopath import literal_synapse as clopath_synapse
+from rules.fast import FastClopathProjection, FastVogelsProjection
+from rules.vogels import literal_synapse as vogels_synapse
 
 DT = 1.0
 T = 400                     # steps simulated
@@ -78,8 +78,10 @@ PrescribedPost = ann.Neuron(
 )
 
 # Larger rates than the model's so that both LTD and LTP change the weights visibly.
-CLOPATH_A = ClopathParams(urefsquare=60.0, aLTD=0.004, aLTP=0.001, wMax=1.0)
-CLOPATH_B = ClopathParams(urefsquare=60.0, aLTD=0.004, aLTP=0.001, wMax=1.0, wMin=0.3)
+# Thresholds of MODEL_SPEC 3, written out here.
+THETAS = dict(thetaLTD=-70.6, thetaLTP=-45.3)
+CLOPATH_A = ClopathParams(urefsquare=60.0, aLTD=0.004, aLTP=0.001, wMin=0.0, wMax=1.0, **THETAS)
+CLOPATH_B = ClopathParams(urefsquare=60.0, aLTD=0.004, aLTP=0.001, wMin=0.3, wMax=1.0, **THETAS)
 W_A = np.array([[0.5, 0.3, 0.8, 0.05],
                 [1.2, 0.9, 0.95, 0.4],     # 1.2 > wMax on the LTP-only cell: must not move
                 [0.01, 0.5, 0.003, 0.2]])  # small weights on the LTD-only cell: clipped at 0
@@ -88,7 +90,7 @@ W_B = np.array([[0.5, 0.3, 0.8, 0.05],
                 [0.25, 0.3, 0.31, 0.6]])   # <= wMin: frozen; 0.31 and 0.6 fall to just below wMin
 
 # --- Vogels drive ------------------------------------------------------------------------------
-VOGELS = VogelsParams(aPlus=0.3, Offset=0.9)   # hMin = 0, hMax = 0.5
+VOGELS = VogelsParams(aPlus=0.3, Offset=0.9, taupre=10.0, hMin=0.0, hMax=0.5)   # taupre, bounds: MODEL_SPEC 3
 VPRE_TIMES = [[10, 11, 12, 60, 61, 62, 63, 100, 140],
               [30, 80, 81, 120, 200],
               [15, 50, 51, 52, 53, 54, 90, 139]]
@@ -113,7 +115,7 @@ def _run(directory, num_threads):
     net = ann.Network(dt=DT, seed=1)
     net.config(num_threads=num_threads)
     src = net.create(ann.SpikeSourceArray(spike_times=[list(map(float, s)) for s in SRC_TIMES]))
-    lgn = net.create(geometry=N_PRE, neuron=LGNNeuron, name="LGN")
+    lgn = net.create(geometry=N_PRE, neuron=LGN_RELAY.annarchy(), name="LGN")
     net.connect(src, lgn, "exc").one_to_one(weights=LGN_WEIGHT)
     post = net.create(geometry=N_POST, neuron=PrescribedPost, name="Post")
     for key, values in POST.items():
@@ -154,9 +156,7 @@ def _run(directory, num_threads):
     mon_lgn = net.monitor(lgn, ["Spike", "xtrace"])
     mon_v = {k: net.monitor(p, ["ginh_seen"]) for k, p in vpost.items()}
 
-    directory.mkdir(parents=True, exist_ok=True)
-    with annarchy_argv():
-        net.compile(directory=str(directory), silent=True)
+    compile_network(net, directory)
 
     fire = np.zeros((T, len(VPOST_FIRE)))
     for i, times in enumerate(VPOST_FIRE):

@@ -1,7 +1,8 @@
-"""Checkpoints: the complete state of a training run between two patches.
+"""The complete simulation state of a compiled network, between two patches.
 
-A checkpoint holds everything the simulation will read again, so that a run
-continued from it is bit-identical to the run that never stopped:
+``capture_network`` returns everything the simulation will read again, so that a
+network put back into it with ``restore_network`` continues bit for bit
+(training checkpoints, ``training.checkpoint``, are built on it):
 
 * every population attribute (vm, adaptation, thresholds, homeostatic means,
   traces, conductances, Poisson rates), the spikes of the last step (they are
@@ -10,36 +11,26 @@ continued from it is bit-identical to the run that never stopped:
 * every synaptic variable of every projection (weights, literal traces) and,
   for the fast rules, their per-column bookkeeping (``rules/``);
 * the state of every Mersenne twister of ANNarchy's C++ kernel (Poisson input);
-* the simulation step, the patch counter, the patch sampler's generator and the
-  firing-rate windows recorded so far (``models.training``).
+* the simulation step.
+
+(The training loop adds its own counters: ``training.trainer``.)
 
 ANNarchy exposes only part of this to Python. ``add_state_access`` adds small
 C++ accessors (``ckpt_get_*``/``ckpt_set_*``) to the generated populations and
 projections before compilation; they read and write the kernel's own
-containers and change nothing in the simulation.
-
-Files: ``<out>/checkpoints/checkpoint_<N>.npz`` (N = patches presented),
-written atomically (temporary file, fsync, rename, fsync of the folder).
-Only the newest complete checkpoint is kept.
+containers and change nothing in the simulation. They name ANNarchy 5.0's
+internal containers: ``spiked``, ``last_spike``, ``refractory_remaining``,
+``_delayed_spike`` and ``_delayed_<var>`` (populations), ``_delayed_spikes`` and
+``idx_delay`` (projections with non-uniform delays) and ``rng`` (the global vector
+of ``std::mt19937``).
 """
 from __future__ import annotations
 
-import json
-import re
-import zipfile
-from pathlib import Path
-
 import numpy as np
 
-from models import io
 
-FORMAT_VERSION = 1
-FOLDER = "checkpoints"
-_NAME = re.compile(r"^checkpoint_(\d+)\.npz$")
-
-
-class CheckpointError(Exception):
-    """A checkpoint that cannot be used: one line naming the file and the problem."""
+class StateError(Exception):
+    """A captured state that does not fit this network (one line)."""
 
 
 # -- C++ accessors, added before compilation ------------------------------------------
@@ -116,7 +107,7 @@ def _proj_accessors(proj) -> list[dict]:
 
 
 def add_state_access(pops: dict, projs: dict, rng_population: str) -> None:
-    """Add the checkpoint accessors to the populations and projections (before compile)."""
+    """Add the state accessors to the populations and projections (before compile)."""
     # The variables ANNarchy will keep in delay queues: those that a delayed
     # projection reads from its presynaptic population (as ANNarchy's CodeGenerator).
     delayed = {id(pop): set() for pop in pops.values()}
@@ -155,7 +146,7 @@ def capture_network(network) -> dict[str, np.ndarray]:
     """The simulation state of a compiled ``V1Network`` at a patch boundary."""
     step = network.net.current_step
     if step % network.steps_per_patch:
-        raise RuntimeError(f"checkpoints are taken between patches; now at step {step}")
+        raise RuntimeError(f"the state is captured between patches; now at step {step}")
     state = {"net/step": np.array(step, dtype=np.int64)}
     for name, pop in network.pops.items():
         key, inst = f"pop/{name}", pop.cyInstance
@@ -181,7 +172,7 @@ def capture_network(network) -> dict[str, np.ndarray]:
             state[f"{key}/delayed_spikes"], state[f"{key}/delayed_spikes_len"] = \
                 _pack([row for slot in ring for row in slot])
             state[f"{key}/idx_delay"] = np.array(inst.ckpt_get_idx_delay(), dtype=np.int64)
-        if hasattr(proj, "get_rule_state"):      # fast rules: their C++ bookkeeping
+        if hasattr(proj, "get_rule_state"):      # fast rules: their C++ state
             state[f"{key}/rule_state"] = np.asarray(proj.get_rule_state(), dtype=np.float64)
     if "net/rng" not in state:
         raise RuntimeError("no population exposes ANNarchy's random generators")
@@ -204,7 +195,7 @@ def restore_network(network, state: dict) -> None:
             for var in pop.delayed_variables:
                 getattr(inst, f"ckpt_set_delayed_{var}")(state[f"{key}/delayed/{var}"].tolist())
         if hasattr(inst, "ckpt_set_rng") and not inst.ckpt_set_rng(str(state["net/rng"])):
-            raise CheckpointError("the checkpoint's random generators do not match this thread count")
+            raise StateError("the random generators of the saved state do not match this thread count")
     for name, proj in network.projs.items():
         key, inst = f"proj/{name}", proj.cyInstance
         for var in _synapse_variables(proj):
@@ -217,64 +208,3 @@ def restore_network(network, state: dict) -> None:
         if hasattr(proj, "set_rule_state"):
             proj.set_rule_state(state[f"{key}/rule_state"])
     network.net.current_step = int(state["net/step"])
-
-
-# -- files ----------------------------------------------------------------------------------
-def folder(out_dir) -> Path:
-    return Path(out_dir) / FOLDER
-
-
-def path_for(out_dir, patch: int) -> Path:
-    return folder(out_dir) / f"checkpoint_{patch}.npz"
-
-
-def save(out_dir, patch: int, arrays: dict, meta: dict) -> Path:
-    """Write checkpoint *patch* atomically, then drop the older ones."""
-    path = path_for(out_dir, patch)
-    payload = dict(arrays)
-    payload["meta"] = np.array(json.dumps(dict(meta, format=FORMAT_VERSION, patch=patch), sort_keys=True))
-    io.atomic_write(path, lambda f: np.savez(f, **payload))
-    for older in list_patches(out_dir):
-        if older != patch:
-            path_for(out_dir, older).unlink(missing_ok=True)
-    return path
-
-
-def list_patches(out_dir) -> list[int]:
-    found = folder(out_dir)
-    if not found.is_dir():
-        return []
-    return sorted(int(m.group(1)) for p in found.iterdir() if (m := _NAME.match(p.name)))
-
-
-def load(path) -> tuple[dict, dict]:
-    """(arrays, meta) of a checkpoint file; CheckpointError if it is unreadable."""
-    path = Path(path)
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-        meta = json.loads(str(arrays.pop("meta")))
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as exc:
-        raise CheckpointError(f"{path}: not a readable checkpoint ({exc})")
-    if meta.get("format") != FORMAT_VERSION:
-        raise CheckpointError(f"{path}: checkpoint format {meta.get('format')}, expected {FORMAT_VERSION}")
-    return arrays, meta
-
-
-def load_latest(out_dir) -> tuple[dict, dict]:
-    patches = list_patches(out_dir)
-    if not patches:
-        raise CheckpointError(f"{folder(out_dir)}: no checkpoint to resume from")
-    return load(path_for(out_dir, patches[-1]))
-
-
-def clear(out_dir) -> None:
-    for patch in list_patches(out_dir):
-        path_for(out_dir, patch).unlink()
-    for leftover in folder(out_dir).glob(".checkpoint_*.tmp") if folder(out_dir).is_dir() else []:
-        leftover.unlink()
-
-
-__all__ = ["CheckpointError", "add_state_access", "capture_network", "restore_network", "save", "load",
-           "load_latest", "list_patches", "path_for", "clear", "folder"]
-

@@ -1,12 +1,12 @@
-"""Firing rates over training (``frExc.npy``, ``frInh.npy``) and their plot."""
+"""Figures of a training run: firing rates over training (``frExc.npy``, ``frInh.npy``)."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
 
-from models import io
 from models import parameters as P
+from training.files import atomic_write
 
 
 def plot_rates(out_dir, cells=(0, 1, 2, 3)) -> Path:
@@ -33,6 +33,6 @@ def plot_rates(out_dir, cells=(0, 1, 2, 3)) -> Path:
     ax_mean.legend(frameon=False)
     path = out_dir / "V1Layer" / "rates.png"
     path.parent.mkdir(parents=True, exist_ok=True)
-    io.atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=120))
+    atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=120))
     plt.close(fig)
     return path

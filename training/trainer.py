@@ -4,17 +4,17 @@ One ``Trainer`` drives one compiled ``V1Network``:
 
 * every patch: draw a patch (``input.PatchSampler``) and show it for
   PRESENTATION_MS; consecutive patches go to the kernel as one block
-  (``V1Network.present_many``);
-* every ``normalize_every`` patches (from patch 0): balance ON/OFF weight norms;
+  (``models.network.V1Network.present_many``);
+* where the schedule says so (``models.schedule``): balance ON/OFF weight norms;
 * at patch 0, every ``save_every`` patches and at the end: write every plastic
   weight matrix as text (atomically) and the firing rates so far;
 * every RATE_WINDOW patches: mean rate of every E and I cell (``frExc.npy``,
   ``frInh.npy``);
 * at every snapshot, at the end and on SIGINT/SIGTERM: a checkpoint from which
-  ``--resume`` continues bit for bit (``models.checkpoint``).
+  ``--resume`` continues bit for bit (``training.checkpoint``).
 
 The loop owns nothing about the model itself: which projections exist, their
-files and shapes come from the ``LayerSpec``.
+files and shapes come from the ``LayerSpec``, the schedule from ``models.schedule``.
 """
 from __future__ import annotations
 
@@ -22,48 +22,15 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from models import io
 from models import parameters as P
+from models import state
 from models.layers import LayerSpec
-
-
-@dataclass
-class Schedule:
-    n_patches: int
-    save_every: int
-    normalize_every: int | None
-
-    @classmethod
-    def for_run(cls, n_patches: int, save_every: int | None, normalize_every: int | None):
-        if save_every is None:
-            save_every = max(1, n_patches // P.N_SNAPSHOTS)
-        return cls(n_patches, save_every, normalize_every)
-
-    def snapshot_steps(self) -> list[int]:
-        """Patch counts at which snapshots are written: 0, every save_every, the end."""
-        return sorted(set(range(0, self.n_patches, self.save_every)) | {self.n_patches})
-
-    def normalizes_at(self, patch: int) -> bool:
-        return bool(self.normalize_every) and patch % self.normalize_every == 0
-
-
-def balance_on_off(weights: np.ndarray, patch_size: int = P.PATCH_SIZE) -> np.ndarray:
-    """Scale each row's ON weights so that ||ON||_2 = ||OFF||_2 (MODEL_SPEC 4).
-
-    Columns are (row, column, ON/OFF) ranks in C-order: even columns are ON.
-    A row without ON weight is left unchanged (nothing to scale).
-    """
-    w = np.array(weights, dtype=np.float64, copy=True).reshape(len(weights), patch_size * patch_size, 2)
-    norm_on = np.linalg.norm(w[:, :, 0], axis=1)
-    norm_off = np.linalg.norm(w[:, :, 1], axis=1)
-    scale = np.divide(norm_off, norm_on, out=np.ones_like(norm_on), where=norm_on > 0)
-    w[:, :, 0] *= scale[:, None]
-    return w.reshape(len(weights), -1)
+from models.schedule import Schedule, balance_on_off
+from training import checkpoint, files
 
 
 class RateRecorder:
@@ -178,18 +145,18 @@ class Trainer:
     # -- outputs ----------------------------------------------------------------
     def write_snapshot(self, step: int) -> None:
         for spec in self.layer.plastic:
-            io.save_matrix_txt(self.layer.snapshot_path(self.out_dir, spec.name, step),
+            files.save_matrix_txt(self.layer.snapshot_path(self.out_dir, spec.name, step),
                                self.network.weights(spec.name))
 
     def write_delays(self) -> None:
         for name, (sub, filename) in self.layer.delay_files.items():
-            io.save_matrix_txt(self.out_dir / sub / filename, self.network.delays[name])
+            files.save_matrix_txt(self.out_dir / sub / filename, self.network.delays[name])
 
     def write_rates(self) -> None:
         exc, inh = self.layer.rate_populations
         arrays = self.rates.arrays()
-        io.save_npy(self.out_dir / "frExc.npy", arrays[exc])
-        io.save_npy(self.out_dir / "frInh.npy", arrays[inh])
+        files.save_npy(self.out_dir / "frExc.npy", arrays[exc])
+        files.save_npy(self.out_dir / "frInh.npy", arrays[inh])
 
     def balance(self) -> None:
         for name in self.layer.onoff_balanced:
@@ -197,9 +164,8 @@ class Trainer:
 
     # -- checkpoints --------------------------------------------------------------
     def write_checkpoint(self, wall_so_far: float):
-        """The complete state before patch ``self.patch`` (models/checkpoint.py)."""
-        from models import checkpoint
-        arrays = checkpoint.capture_network(self.network)
+        """The complete state before patch ``self.patch`` (training/checkpoint.py)."""
+        arrays = state.capture_network(self.network)
         rate_arrays, rate_meta = self.rates.get_state()
         arrays.update(rate_arrays)
         meta = dict(self.checkpoint_meta, rates=rate_meta, wall_time_s=wall_so_far,
@@ -207,12 +173,14 @@ class Trainer:
         return checkpoint.save(self.out_dir, self.patch, arrays, meta)
 
     def resume_from(self, arrays: dict, meta: dict) -> None:
-        from models import checkpoint
         for key, expected in self.checkpoint_meta.items():
             if meta.get(key) != expected:
                 raise checkpoint.CheckpointError(
                     f"checkpoint_{meta.get('patch')}: {key} is {meta.get(key)!r}, this run has {expected!r}")
-        checkpoint.restore_network(self.network, arrays)
+        try:
+            state.restore_network(self.network, arrays)
+        except state.StateError as exc:
+            raise checkpoint.CheckpointError(f"checkpoint_{meta.get('patch')}: {exc}") from None
         self.rates.set_state(arrays, meta["rates"])
         self.sampler.rng.bit_generator.state = meta["sampler"]
         self.patch = int(meta["patch"])
@@ -236,7 +204,7 @@ class Trainer:
         p = self.patch
         end = min(self.schedule.n_patches, p + self.BLOCK_PATCHES, p + self.rates.patches_left_in_window())
         for q in range(p + 1, end):
-            if q in snapshots or self.schedule.normalizes_at(q):
+            if q in snapshots or self.schedule.balances_before(q):
                 return q
         return end
 
@@ -266,7 +234,7 @@ class Trainer:
                     raise Interrupted(stop.signum, self.patch, path)
                 if self.patch in snapshots:
                     self.write_checkpoint(wall())
-                if self.schedule.normalizes_at(self.patch):
+                if self.schedule.balances_before(self.patch):
                     self.balance()
                 if self.patch in snapshots:
                     self.write_snapshot(self.patch)

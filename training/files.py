@@ -1,15 +1,12 @@
-"""File layout of a training run: atomic writes, snapshot discovery, run metadata.
+"""Writing the files of a run so that no reader ever sees a half-written one.
 
-Weight snapshots are plain text (``np.loadtxt``-readable), one row per
-postsynaptic neuron and one column per presynaptic neuron, named
-``<folder>/<stem>_<N>.txt`` where N is the number of patches presented so far.
+Every output (weight snapshots, rates, run.json, checkpoints, figures) is written
+to a temporary file beside its name, synced and renamed (``atomic_write``).
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import re
 import tempfile
 from pathlib import Path
 
@@ -79,11 +76,12 @@ def save_npy(path, array: np.ndarray) -> None:
 
 
 def save_json(path, data: dict) -> None:
-    text = json.dumps(data, indent=2, sort_keys=True, default=_json_default) + "\n"
+    text = json.dumps(data, indent=2, sort_keys=True, default=json_default) + "\n"
     atomic_write(path, lambda f: f.write(text.encode()))
 
 
-def _json_default(obj):
+def json_default(obj):
+    """numpy scalars and arrays and paths as JSON values."""
     if isinstance(obj, (np.integer,)):
         return int(obj)
     if isinstance(obj, (np.floating,)):
@@ -93,43 +91,3 @@ def _json_default(obj):
     if isinstance(obj, Path):
         return str(obj)
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
-
-
-def sha256_of_array(array: np.ndarray) -> str:
-    """Content hash of an array (dtype, shape and C-order bytes)."""
-    h = hashlib.sha256()
-    a = np.ascontiguousarray(array)
-    h.update(str(a.dtype).encode())
-    h.update(str(a.shape).encode())
-    h.update(a.tobytes())
-    return h.hexdigest()
-
-
-_STEP = re.compile(r"_(\d+)\.txt$")
-
-
-def snapshot_steps(folder: str | os.PathLike, stem: str) -> list[int]:
-    """Sorted patch counts N for which ``folder/<stem>_N.txt`` exists."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        return []
-    steps = []
-    for p in folder.glob(f"{stem}_*.txt"):
-        m = _STEP.search(p.name)
-        if m and p.name == f"{stem}_{m.group(1)}.txt":
-            steps.append(int(m.group(1)))
-    return sorted(steps)
-
-
-def complete_snapshot_steps(out_dir, files: dict[str, tuple]) -> list[int]:
-    """Patch counts N at which every snapshot file in *files* exists.
-
-    *files* maps ``"<subfolder>/<stem>"`` to the expected shape (unused here,
-    kept for the caller's shape checks).
-    """
-    common = None
-    for rel in files:
-        sub, stem = os.path.split(rel)
-        steps = set(snapshot_steps(Path(out_dir) / sub, stem))
-        common = steps if common is None else common & steps
-    return sorted(common or [])

@@ -1,0 +1,41 @@
+// Queue of patch rates and flush-to-zero mode: members of the generated struct of a
+// PatchPoissonPopulation (models/poisson_input.py pastes this file in as the
+// population's "declare_additional").
+//
+// ANNarchy internals used (generated population code of ANNarchy 5.0.x; checked
+// with 5.0.4): t (global step counter), size, rates (the PoissonPopulation's rate
+// vector).
+
+// Flush-to-zero and denormals-are-zero (x86 MXCSR bits 15 and 6): see models/poisson_input.py.
+static inline unsigned int fp_get_mode() {
+#if defined(__SSE__)
+    return __builtin_ia32_stmxcsr();
+#else
+    return 0;
+#endif
+}
+static inline void fp_set_mode(unsigned int mode) {
+#if defined(__SSE__)
+    __builtin_ia32_ldmxcsr(mode);
+#endif
+}
+static inline void fp_flush_subnormals() { fp_set_mode(fp_get_mode() | 0x8040u); }
+
+// Rates of queued patches. Rows of _queue are patches (size values each); the row
+// _queue_pos is loaded at step _queue_next_t, the next one _queue_steps later.
+std::vector<double> _queue;
+int _queue_left = 0, _queue_pos = 0, _queue_steps = 1;
+long int _queue_next_t = 0;
+
+// Python accessors (bound by models/poisson_input.py).
+void queue_rates(std::vector<double> flat, int n_patches, int steps_per_patch) {
+    _queue = flat;
+    _queue_left = n_patches;
+    _queue_pos = 0;
+    _queue_steps = steps_per_patch;
+    _queue_next_t = t;      // the first patch starts with the next step
+}
+int queued_patches_left() { return _queue_left; }
+// Called from the Python thread around simulate(): the calling thread's mode.
+unsigned int fp_begin() { unsigned int m = fp_get_mode(); fp_flush_subnormals(); return m; }
+void fp_end(unsigned int mode) { fp_set_mode(mode); }

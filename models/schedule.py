@@ -1,0 +1,46 @@
+"""The training schedule of MODEL_SPEC 4/5: snapshots and the ON/OFF balance.
+
+Pure numpy; the training loop (``training.trainer``) follows it patch by patch.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from models import parameters as P
+
+
+@dataclass(frozen=True)
+class Schedule:
+    n_patches: int
+    save_every: int
+    normalize_every: int | None
+
+    @classmethod
+    def for_run(cls, n_patches: int, save_every: int | None, normalize_every: int | None):
+        if save_every is None:
+            save_every = max(1, n_patches // P.N_SNAPSHOTS)
+        return cls(n_patches, save_every, normalize_every)
+
+    def snapshot_steps(self) -> list[int]:
+        """Patch counts at which snapshots are written: 0, every save_every, the end."""
+        return sorted(set(range(0, self.n_patches, self.save_every)) | {self.n_patches})
+
+    def balances_before(self, patch: int) -> bool:
+        """Is the ON/OFF balance applied right before *patch* is presented?"""
+        return bool(self.normalize_every) and patch % self.normalize_every == 0
+
+
+def balance_on_off(weights: np.ndarray, patch_size: int = P.PATCH_SIZE) -> np.ndarray:
+    """Scale each row's ON weights so that ||ON||_2 = ||OFF||_2 (MODEL_SPEC 4).
+
+    Columns are (row, column, ON/OFF) ranks in C-order: even columns are ON.
+    A row without ON weight is left unchanged (nothing to scale).
+    """
+    w = np.array(weights, dtype=np.float64, copy=True).reshape(len(weights), patch_size * patch_size, 2)
+    norm_on = np.linalg.norm(w[:, :, 0], axis=1)
+    norm_off = np.linalg.norm(w[:, :, 1], axis=1)
+    scale = np.divide(norm_off, norm_on, out=np.ones_like(norm_on), where=norm_on > 0)
+    w[:, :, 0] *= scale[:, None]
+    return w.reshape(len(weights), -1)
