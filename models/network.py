@@ -103,6 +103,7 @@ class V1Network:
                  build_dir, delays: dict | None = None, annarchy_flags=(), profile=False):
         import ANNarchy as ann
         from models.poisson_input import PatchPoissonPopulation
+        from models.populations import VectorisedPopulation
 
         if variant not in VARIANTS:
             raise ValueError(f"unknown variant {variant!r} (one of {', '.join(VARIANTS)})")
@@ -123,7 +124,8 @@ class V1Network:
             "LGN": self.net.create(geometry=geometry, neuron=LGN_RELAY.annarchy(), name="LGN"),
         }
         for name, size in populations.items():
-            self.pops[name] = self.net.create(geometry=size, neuron=ADEX.annarchy(), name=name)
+            # ANNarchy's AdEx code with exp() in a loop of its own: vectorised, same values
+            self.pops[name] = self.net.create(VectorisedPopulation(geometry=size, neuron=ADEX.annarchy(), name=name))
         self.net.connect(self.pops["P"], self.pops["LGN"], "exc").one_to_one(weights=P.LGN_WEIGHT)
 
         weights, self.delays = draw_initial_state(projections, self.seed, delays)

@@ -1,6 +1,9 @@
 """The training schedule of MODEL_SPEC 4/5: snapshots and the ON/OFF balance.
 
 Pure numpy; the training loop (``training.trainer``) follows it patch by patch.
+Order at the boundary before patch N (N patches presented): ON/OFF balance (if due),
+then the snapshot N. So snapshot 0 holds the initial weights, and the balance that
+follows patch 0 shows first in snapshot 1.
 """
 from __future__ import annotations
 
@@ -28,8 +31,14 @@ class Schedule:
         return sorted(set(range(0, self.n_patches, self.save_every)) | {self.n_patches})
 
     def balances_before(self, patch: int) -> bool:
-        """Is the ON/OFF balance applied right before *patch* is presented?"""
-        return bool(self.normalize_every) and patch % self.normalize_every == 0
+        """Is the ON/OFF balance applied right before *patch* (counted from 0) is presented?
+
+        The published script presents a patch and then balances when the model time at
+        the start of that patch, patch * 125 ms, is a multiple of 20 s: after patches 0,
+        160, 320, ..., i.e. before patches 1, 161, 321, .... The initial weights are
+        presented once unbalanced.
+        """
+        return bool(self.normalize_every) and patch >= 1 and (patch - 1) % self.normalize_every == 0
 
 
 def balance_on_off(weights: np.ndarray, patch_size: int = P.PATCH_SIZE) -> np.ndarray:

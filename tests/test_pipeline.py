@@ -155,21 +155,67 @@ def test_l4_run_json(l4_run):
     assert meta["layer4"] is None
 
 
-def test_l4_learning_and_onoff_balance(l4_run):
+# MODEL_SPEC 4: initial weights U(low, high) (a constant where low == high) and wMax of each file
+L4_INITIAL = {"excitatory/V1weight": (0.025, 1.0, 5.0), "excitatory/InhibW": (0.0, 0.1, 3.0),
+              "V1toIN/V1toIN": (0.0, 0.1, 0.7), "inhibitory/INtoV1": (0.0, 0.0, 0.5),
+              "inhibitory/INLat": (0.0, 0.0, 0.5)}
+
+
+def onoff_norms(w):
+    """Row norms of the ON (even) and OFF (odd) columns of an LGN weight matrix."""
+    return np.linalg.norm(w[:, 0::2], axis=1), np.linalg.norm(w[:, 1::2], axis=1)
+
+
+def test_l4_initial_weights_and_learning(l4_run):
     out, _ = l4_run
-    w0 = load(out / "excitatory/V1weight_0.txt")
-    w24 = load(out / "excitatory/V1weight_24.txt")
-    assert not np.array_equal(w0, w24), "LGN->E weights did not change: no learning"
-    assert np.abs(w24 - w0).max() > 1e-6
-    # Only patch 0 is a normalisation step in a 24-patch run (every 160 patches);
-    # the snapshot at N = 0 is written after it. Columns: even = ON, odd = OFF.
+    for rel, (low, high, w_max) in L4_INITIAL.items():
+        w0, w24 = load(out / f"{rel}_0.txt"), load(out / f"{rel}_24.txt")
+        if low == high:
+            assert np.all(w0 == low), rel
+        else:   # snapshot 0 holds the draws themselves: bounds, and the mean within 5 standard errors
+            assert low <= w0.min() and w0.max() <= high, rel
+            assert abs(w0.mean() - (low + high) / 2) < 5 * (high - low) / np.sqrt(12 * w0.size), rel
+        assert w24.min() >= 0 and w24.max() <= w_max, rel
+    # 24 patches of learning move almost every LGN->E synapse (measured: 99 %, median 0.1)
+    change = np.abs(load(out / "excitatory/V1weight_24.txt") - load(out / "excitatory/V1weight_0.txt"))
+    assert np.mean(change > 1e-3) > 0.9, "LGN->E weights hardly changed: no learning"
+
+
+def test_l4_onoff_balance_after_the_first_patch(builds, tmp_path):
+    """The published order: patch 0 is presented with the initial weights, then the ON and OFF
+    norms of every LGN->E and LGN->I row are balanced (next every 160 patches)."""
+    out = tmp_path / "out"
+    check_ok(run_script("ann_L4.py", "--images", IMAGES, "--out", out, "--build-dir", builds["L4"], "--no-progress",
+                        "--patches", 2, "--save-every", 1, "--seed", SEED, "-j", THREADS))
     for stem in ("V1weight", "InhibW"):
-        w = load(out / f"excitatory/{stem}_0.txt")
-        on, off = np.linalg.norm(w[:, 0::2], axis=1), np.linalg.norm(w[:, 1::2], axis=1)
-        np.testing.assert_allclose(on, off, rtol=0, atol=1e-9, err_msg=stem)
-    # learning moves ON and OFF weights differently: at N = 24 the balance is gone again
-    on, off = np.linalg.norm(w24[:, 0::2], axis=1), np.linalg.norm(w24[:, 1::2], axis=1)
-    assert np.abs(on - off).max() > 1e-9
+        on0, off0 = onoff_norms(load(out / f"excitatory/{stem}_0.txt"))
+        assert np.abs(on0 - off0).max() > 1e-3, f"{stem}: initial weights already balanced"
+        on1, off1 = onoff_norms(load(out / f"excitatory/{stem}_1.txt"))
+        np.testing.assert_allclose(on1, off1, rtol=1e-12, atol=0, err_msg=stem)
+        on2, off2 = onoff_norms(load(out / f"excitatory/{stem}_2.txt"))
+        assert np.abs(on2 - off2).max() > 1e-9, f"{stem}: balanced again after patch 1"
+
+
+@pytest.mark.parametrize("seed,status", [(1, "failing"), (2, "healthy")])
+def test_l4_warns_when_a_run_fails_early(seed, status, builds, tmp_path):
+    """Seed 1 fails early (docs/results/seed_study: silent inhibition, 46 % of the E cells
+    without a field at patch 2,000); seed 2 learns. The run says so and records it."""
+    out = tmp_path / "out"
+    proc = check_ok(run_script("ann_L4.py", "--images", IMAGES, "--out", out, "--build-dir", builds["L4"],
+                               "--no-progress", "--patches", 2000, "--save-every", 2000, "--seed", seed,
+                               "-j", THREADS))
+    health = json.loads((out / "run.json").read_text())["health"]
+    assert health["status"] == status and health["patch"] == 2000
+    w = load(out / "excitatory/V1weight_2000.txt")
+    assert health["n_not_grown_E"] == int(np.sum(w.max(axis=1) < 2.5))      # wMax(LGN->E) / 2
+    assert health["i_rate_hz"] == pytest.approx(np.load(out / "frInh.npy")[1:20].mean())
+    if status == "failing":
+        assert health["not_grown_E"] > 0.4 and health["i_rate_hz"] < 1.0
+        assert proc.stderr.count("WARNING: this layer-4 run has failed early (seed 1)") == 2   # during, at the end
+        assert "start again with another --seed" in proc.stderr
+    else:
+        assert health["not_grown_E"] == 0 and health["warning"] is None
+        assert "WARNING" not in proc.stderr
 
 
 # --- 2. reproducibility -----------------------------------------------------------------

@@ -232,6 +232,11 @@ def _run(layer, args) -> int:
     trainer = Trainer(layer, network, sampler, schedule, out_dir, progress=not args.no_progress,
                       checkpoint_meta=identity)
 
+    def record_health(report):            # the early-failure check (training.health), in run.json at once
+        metadata["health"] = report.record()
+        files.save_json(out_dir / "run.json", dict(metadata, status="running"))
+    trainer.on_health = record_health
+
     now = lambda: _dt.datetime.now().astimezone().isoformat(timespec="seconds")  # noqa: E731
     if recorded is None:
         metadata = record.new_record(
@@ -278,4 +283,6 @@ def _run(layer, args) -> int:
     print(f"{layer.name}: {schedule.n_patches} patches, model time {timing['model_time_s']:.1f} s, "
           f"wall time {timing['wall_time_s']:.1f} s, model/wall {timing['model_per_wall']:.2f}; "
           f"outputs in {out_dir}")
+    if metadata.get("health", {}).get("warning"):
+        print(f"{out_dir}: {metadata['health']['warning']}", file=sys.stderr)   # again, after the bar
     return 0

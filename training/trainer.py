@@ -30,7 +30,7 @@ from models import parameters as P
 from models import state
 from models.layers import LayerSpec
 from models.schedule import Schedule, balance_on_off
-from training import checkpoint, files
+from training import checkpoint, files, health
 
 
 class RateRecorder:
@@ -128,15 +128,18 @@ class _StopOnSignal:
 
 class Trainer:
     def __init__(self, layer: LayerSpec, network, sampler, schedule: Schedule, out_dir, *,
-                 progress: bool = True, log=print, checkpoint_meta: dict | None = None):
+                 progress: bool = True, checkpoint_meta: dict | None = None, on_health=None):
         self.layer = layer
         self.network = network
         self.sampler = sampler
         self.schedule = schedule
         self.out_dir = Path(out_dir)
         self.progress = progress
-        self.log = log
         self.rates = RateRecorder(network, layer.rate_populations)
+        # The early-failure check of layer 4 (training.health); on_health(report) is called with it.
+        self.checks_health = "LGN_E" in {spec.name for spec in layer.plastic}
+        self.on_health = on_health
+        self.health = None
         self.patch = 0
         self.wall_before = 0.0           # wall time of earlier segments of a resumed run
         # What a checkpoint must match to be resumed into this trainer (run identity).
@@ -161,6 +164,17 @@ class Trainer:
     def balance(self) -> None:
         for name in self.layer.onoff_balanced:
             self.network.set_weights(name, balance_on_off(self.network.weights(name)))
+
+    def check_health(self, bar=None) -> None:
+        """The early-failure check at patch health.CHECK_PATCH (a block always ends there)."""
+        _, inh = self.layer.rate_populations
+        self.health = health.check(self.network.weights("LGN_E"), self.layer.spec("LGN_E").rule.wMax,
+                                   self.rates.arrays()[inh], self.rates.window, self.patch,
+                                   self.checkpoint_meta.get("seed"))
+        if self.health.warning:
+            (bar.write if bar is not None else print)("\n" + self.health.warning + "\n", file=sys.stderr)
+        if self.on_health is not None:
+            self.on_health(self.health)
 
     # -- checkpoints --------------------------------------------------------------
     def write_checkpoint(self, wall_so_far: float):
@@ -248,6 +262,8 @@ class Trainer:
                 if len(self.rates.rows[exc]) != windows_before:
                     r_e, r_i = self.rates.latest_means()
                     bar.set_postfix_str(f"{exc} {r_e:5.2f} Hz  {inh} {r_i:5.2f} Hz", refresh=False)
+                if self.checks_health and self.patch == health.CHECK_PATCH:
+                    self.check_health(bar)
             bar.close()
             self.rates.close_window()
             self.write_snapshot(self.patch)
