@@ -133,10 +133,15 @@ class V1Network:
             spec.name: make_projection(self.net, self.pops[spec.pre], self.pops[spec.post], spec.target,
                                        spec.rule, variant, weights[spec.name],
                                        delays=self.delays.get(spec.name), name=spec.name,
-                                       flush_period=self.steps_per_patch)
+                                       flush_period=self.steps_per_patch, timers=profile)
             for spec in projections}
         self._annarchy_flags = list(annarchy_flags)
         self._profile = profile
+
+    def section_times(self) -> dict:
+        """Seconds per kernel section of every fast projection (built with profile=True)."""
+        return {name: proj.section_times() for name, proj in self.projs.items()
+                if hasattr(proj, "section_times") and proj.section_times()}
 
     def compile(self) -> "V1Network":
         from models.state import add_state_access

@@ -27,25 +27,31 @@ VARIANTS = ("fast", "literal")
 
 
 def make_projection(net, pre, post, target: str, rule, variant: str, weights, *, delays=None,
-                    name: str | None = None, flush_period: int | None = None):
+                    name: str | None = None, flush_period: int | None = None, timers: bool = False):
     """Create one all-to-all projection of *net* and load its weights.
 
     :param rule: ``ClopathParams``, ``VogelsParams`` or None (static synapses, no learning).
     :param variant: "fast" or "literal" (ignored for static synapses).
     :param weights: (n_post, n_pre) initial weights; ``None`` entries create no synapse
         (used for the diagonal of a projection without self-connections).
-    :param delays: None, or (n_post, n_pre) axonal delays in ms. Non-uniform delays need
-        ANNarchy's LIL storage; everything else is stored dense, the fast Clopath kernel's
-        matrices pre-major (a presynaptic column contiguous).
+    :param delays: None, or (n_post, n_pre) axonal delays in ms. ANNarchy supports
+        non-uniform delays only with its LIL storage (the literal and static forms); the fast
+        Clopath kernel keeps them itself and stores its weights dense and pre-major (a
+        presynaptic column contiguous); everything else is stored dense.
     :param flush_period: steps after which the fast Clopath weights are current (one presentation).
+    :param timers: the fast kernels time their sections (``section_times()``; for profiling).
     """
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r} (one of {', '.join(VARIANTS)})")
     if rule is not None and not isinstance(rule, (ClopathParams, VogelsParams)):
         raise TypeError(f"{name}: unknown rule type {type(rule).__name__}")
-    storage, order = ("lil" if delays is not None else "dense"), None
+    storage, order, annarchy_delays = ("lil" if delays is not None else "dense"), None, delays
     if rule is None:
         proj = net.connect(pre, post, target, name=name)
+        if storage == "dense":
+            # pre-major: a spike adds one contiguous column (vectorised), where ANNarchy's
+            # default post-major order sums each row's inputs first and then adds the sum.
+            order = "pre_to_post"
     elif variant == "literal":
         from rules import clopath, vogels
         module = clopath if isinstance(rule, ClopathParams) else vogels
@@ -54,12 +60,12 @@ def make_projection(net, pre, post, target: str, rule, variant: str, weights, *,
         from rules.fast import FastClopathProjection
         if flush_period is None:
             raise ValueError(f"{name}: the fast Clopath projection needs a flush_period")
-        proj = FastClopathProjection(pre, post, target, rule, flush_period, name=name, net_id=net.id)
-        if storage == "dense":
-            order = "pre_to_post"
+        proj = FastClopathProjection(pre, post, target, rule, flush_period, delays=delays, timers=timers,
+                                     name=name, net_id=net.id)
+        storage, order, annarchy_delays = "dense", "pre_to_post", None
     else:
         from rules.fast import FastVogelsProjection
-        proj = FastVogelsProjection(pre, post, target, rule, name=name, net_id=net.id)
-    proj.from_matrix(weights, delays=0.0 if delays is None else delays, storage_format=storage,
+        proj = FastVogelsProjection(pre, post, target, rule, timers=timers, name=name, net_id=net.id)
+    proj.from_matrix(weights, delays=0.0 if annarchy_delays is None else annarchy_delays, storage_format=storage,
                      storage_order=order)
     return proj

@@ -20,6 +20,8 @@ import string
 from pathlib import Path
 
 import ANNarchy as ann
+import numpy as np
+from ANNarchy.intern.ConfigManagement import ConfigManager
 from ANNarchy.intern.SpecificProjection import SpecificProjection
 
 from rules.clopath import ClopathParams
@@ -41,9 +43,11 @@ class FastProjection(SpecificProjection):
     (C++ members, compute_psp body or None for ANNarchy's own, plasticity call).
     """
     rule_name = "fast rule"
+    sections: tuple = ()          # names of the kernel's section timers, in order
 
-    def __init__(self, pre, post, target, params, *, name=None, copied=False, net_id=0):
+    def __init__(self, pre, post, target, params, *, timers: bool = False, name=None, copied=False, net_id=0):
         self.params = params
+        self.timers = bool(timers)
         synapse = ann.Synapse(
             parameters=params.annarchy_parameters(),
             # The statement of this projection-level variable becomes the kernel call.
@@ -53,7 +57,8 @@ class FastProjection(SpecificProjection):
         )
         super().__init__(pre, post, target, synapse=synapse, name=name, copied=copied, net_id=net_id)
         # Bind the kernels' checkpoint accessors to Python (their bodies are in the kernel file).
-        self.synapse_type.description["functions"] += [{"name": n, "cpp": ""} for n in _STATE_ACCESSORS]
+        self.synapse_type.description["functions"] += [{"name": n, "cpp": ""}
+                                                       for n in _STATE_ACCESSORS + ("section_times",)]
 
     # -- checkpoints (models/state.py) ---------------------------------------------
     def get_rule_state(self) -> list[float]:
@@ -64,6 +69,12 @@ class FastProjection(SpecificProjection):
         if not self.cyInstance.rule_state_set([float(v) for v in state]):
             raise ValueError(f"{self.name}: {len(state)} values of {self.rule_name} state do not fit this projection")
 
+    def section_times(self) -> dict:
+        """Seconds spent in each section of the kernel (thread 0), with ``timers=True``."""
+        if not self.timers:
+            return {}
+        return dict(zip(self.sections, self.cyInstance.section_times()))
+
     # -- code generation ---------------------------------------------------------------
     def _options(self) -> dict:
         """Constructor arguments beyond (pre, post, target, params) of this subclass."""
@@ -71,8 +82,8 @@ class FastProjection(SpecificProjection):
 
     def _copy(self, pre, post, net_id=None):
         """A copy for another network (ANNarchy's ``Network.connect(projection=...)``)."""
-        return type(self)(pre, post, self.target, self.params, **self._options(), name=self.name,
-                          copied=True, net_id=self.net_id if net_id is None else net_id)
+        return type(self)(pre, post, self.target, self.params, **self._options(), timers=self.timers,
+                          name=self.name, copied=True, net_id=self.net_id if net_id is None else net_id)
 
     def _kernel(self, call_args: str) -> tuple[str, str | None, str]:
         raise NotImplementedError
@@ -100,61 +111,70 @@ class FastProjection(SpecificProjection):
 class FastClopathProjection(FastProjection):
     """Clopath projection with the lazy-LTP update (``rules/cpp/clopath.hpp``).
 
-    All-to-all between two populations, stored dense pre-major
-    (``storage_order="pre_to_post"``: a presynaptic column is contiguous) or, with
-    non-uniform delays, LIL. Weights are current at the end of every ``flush_period``
-    steps (one presentation).
+    All-to-all between two populations, stored dense and pre-major
+    (``storage_order="pre_to_post"``: a presynaptic column is contiguous). Weights are
+    current at the end of every ``flush_period`` steps (one presentation).
+
+    :param delays: None, or the axonal delay of every synapse, (n_post, n_pre) in ms. The
+        kernel then transmits the spikes itself with these delays and follows ANNarchy's
+        literal rule, which reads the presynaptic Spike and xtrace ``delay - 1`` steps
+        late; connect the projection without ANNarchy delays.
     """
     rule_name = "Clopath"
+    sections = ("running sums", "histories", "columns", "columns at period end", "delayed transmission")
 
-    def __init__(self, pre, post, target, params: ClopathParams, flush_period: int, **kwargs):
+    def __init__(self, pre, post, target, params: ClopathParams, flush_period: int, delays=None, **kwargs):
         self.flush_period = int(flush_period)
+        self.own_delays = None if delays is None else np.asarray(delays, dtype=np.float64)
         super().__init__(pre, post, target, params, **kwargs)
+        self.synapse_type.description["functions"].append({"name": "set_lags", "cpp": ""})
 
     def _options(self):
-        return {"flush_period": self.flush_period}
+        return {"flush_period": self.flush_period, "delays": self.own_delays}
+
+    def _delay_steps(self) -> np.ndarray | None:
+        if self.own_delays is None:
+            return None
+        steps = np.rint(self.own_delays / ConfigManager().get("dt", self.net_id)).astype(int)
+        if steps.shape != (self.post.size, self.pre.size) or steps.min() < 1:
+            raise ValueError(f"{self.name}: delays must be ({self.post.size}, {self.pre.size}) and at least one step")
+        return steps
 
     def _kernel(self, call_args):
         if self.pre is self.post:
             raise ValueError(f"{self.name}: the fast Clopath projection needs two distinct populations")
-        n_post, n_pre = self.post.size, self.pre.size
-        slots = dict(pre=self.pre.id, post=self.post.id, n_pre=n_pre, n_post=n_post,
-                     period=self.flush_period, max_delay=max(1, self.max_delay), check_rows="",
-                     target=self.target)
-        uniform_lag = str(max(0, self.uniform_delay - 1)) if self.uniform_delay > 1 else "0"
-        if self._storage_format == "dense":
-            if self._storage_order != "pre_to_post":
-                raise ValueError(f"{self.name}: the fast Clopath projection needs storage_order='pre_to_post'")
-            slots.update(w_access=f"w[j*{n_post} + i]", contiguous="true",
-                         column=f"w.data() + (size_t)j*{n_post}", lag=uniform_lag)
-        elif self._storage_format == "lil":
-            slots.update(w_access="w[i][j]", contiguous="false", column="nullptr",
-                         lag="(delay[i][j] - 1)" if self.uniform_delay == -1 else uniform_lag)
-            # The kernel indexes w[i][j] by rank: rows must be complete and in rank order.
-            slots["check_rows"] = (
-                "for (int i = 0; i < (int)post_rank.size(); i++) {\n"
-                f"            bool ok = post_rank[i] == i && (int)pre_rank[i].size() == {n_pre};\n"
-                f"            for (int j = 0; ok && j < {n_pre}; j++) ok = pre_rank[i][j] == j;\n"
-                f'            if (!ok) {{ std::cerr << "{self.name}: fast Clopath needs complete all-to-all rows" '
-                "<< std::endl; std::abort(); }\n"
-                "        }")
-        else:
-            raise ValueError(f"{self.name}: the fast Clopath projection needs dense or lil storage")
-        members = kernel_source("clopath.hpp", **slots)
-        psp = None
-        if self._storage_format == "lil" and self.uniform_delay == -1:
-            members += kernel_source("clopath_delayed_psp.hpp", **slots)
-            psp = f"delayed_psp({call_args});"
+        if self._storage_format != "dense" or self._storage_order != "pre_to_post":
+            raise ValueError(f"{self.name}: the fast Clopath projection needs dense, pre-major storage "
+                             "(storage_format='dense', storage_order='pre_to_post')")
+        if self.max_delay > 1:
+            raise ValueError(f"{self.name}: give the delays to the projection (delays=...), not to ANNarchy")
+        steps = self._delay_steps()
+        max_delay = 1 if steps is None else int(steps.max())
+        members = kernel_source("clopath.hpp", pre=self.pre.id, post=self.post.id, n_pre=self.pre.size,
+                                n_post=self.post.size, period=self.flush_period, max_delay=max_delay,
+                                target=self.target, timers=str(self.timers).lower())
+        psp = f"delayed_psp({call_args});" if max_delay > 1 else None
         return members, psp, f"clopath_step({call_args});"
+
+    def _connect(self, module):
+        """After ANNarchy has created the C++ object: hand the kernel its delays."""
+        done = super()._connect(module)
+        steps = self._delay_steps()
+        if done and steps is not None and steps.max() > 1:
+            # the kernel indexes lags pre-major, like the weights: [j * n_post + i]
+            if not self.cyInstance.set_lags((steps - 1).T.ravel().tolist()):
+                raise ValueError(f"{self.name}: the kernel refused the delays")
+        return done
 
 
 class FastVogelsProjection(FastProjection):
     """Vogels projection with per-cell traces (``rules/cpp/vogels.hpp``), dense all-to-all."""
     rule_name = "Vogels iSTDP"
+    sections = ("transmission and pre-spike updates", "trace decay", "post-spike updates")
 
     def _kernel(self, call_args):
         if self._storage_format != "dense":
             raise ValueError(f"{self.name}: the fast Vogels projection needs storage_format='dense'")
         members = kernel_source("vogels.hpp", pre=self.pre.id, post=self.post.id, n_pre=self.pre.size,
-                                n_post=self.post.size, target=self.target)
+                                n_post=self.post.size, target=self.target, timers=str(self.timers).lower())
         return members, f"vogels_psp({call_args});", f"vogels_step({call_args});"

@@ -132,14 +132,23 @@ def _run(directory, num_threads):
             fast.from_matrix(w0, storage_format="dense", storage_order="pre_to_post")
             projs[f"clo_{variant}_{tag}"] = fast
 
-    # Non-uniform delays (LIL storage): ANNarchy's literal rule then reads the presynaptic
-    # Spike and xtrace delay - 1 steps late; the fast form must do the same.
+    # Non-uniform delays: ANNarchy's literal rule (LIL storage, ANNarchy's delays) reads the
+    # presynaptic Spike and xtrace delay - 1 steps late and transmits each spike after its
+    # delay; the fast form keeps the delays itself and must do the same. Each has a post
+    # population of its own (the same prescribed traces), so that its g_Exc can be compared.
+    delayed_posts = {}
     for variant, make in (("lit", None), ("lazy", LAZY_PERIOD)):
+        target = net.create(geometry=N_POST, neuron=PrescribedPost, name=f"PostD_{variant}")
+        for key, values in POST.items():
+            setattr(target, key, np.array(values))
+        delayed_posts[variant] = target
         if make is None:
-            proj = net.connect(lgn, post, "Exc", synapse=clopath_synapse(CLOPATH_A), name="clo_lit_D")
+            proj = net.connect(lgn, target, "Exc", synapse=clopath_synapse(CLOPATH_A), name="clo_lit_D")
+            proj.from_matrix(W_A, delays=DELAYS, storage_format="lil")
         else:
-            proj = FastClopathProjection(lgn, post, "Exc", CLOPATH_A, make, name="clo_lazy_D", net_id=net.id)
-        proj.from_matrix(W_A, delays=DELAYS, storage_format="lil")
+            proj = FastClopathProjection(lgn, target, "Exc", CLOPATH_A, make, delays=DELAYS, name="clo_lazy_D",
+                                         net_id=net.id)
+            proj.from_matrix(W_A, storage_format="dense", storage_order="pre_to_post")
         projs[f"clo_{variant}_D"] = proj
 
     vpre = net.create(ann.SpikeSourceArray(spike_times=[list(map(float, s)) for s in VPRE_TIMES]))
@@ -153,6 +162,7 @@ def _run(directory, num_threads):
     projs["vog_lit"], projs["vog_fast"] = vl, vf
 
     mon_post = net.monitor(post, ["vm", "vmean", "umeanLTD", "umeanLTP"])
+    mon_delayed = {k: net.monitor(p, ["gexc_seen"]) for k, p in delayed_posts.items()}
     mon_lgn = net.monitor(lgn, ["Spike", "xtrace"])
     mon_v = {k: net.monitor(p, ["ginh_seen"]) for k, p in vpost.items()}
 
@@ -171,6 +181,7 @@ def _run(directory, num_threads):
     out = dict(w=w, post={k: np.asarray(v) for k, v in mon_post.get().items()},
                lgn={k: np.asarray(v) for k, v in mon_lgn.get().items()},
                ginh={k: np.asarray(m.get("ginh_seen")) for k, m in mon_v.items()},
+               gexc_delayed={k: np.asarray(m.get("gexc_seen")) for k, m in mon_delayed.items()},
                directory=directory)
     return out
 
@@ -347,6 +358,20 @@ def test_clopath_fast_follows_delays(run1):
     lit, lazy = run1["w"]["clo_lit_D"][PERIOD_ENDS], run1["w"]["clo_lazy_D"][PERIOD_ENDS]
     np.testing.assert_allclose(lazy, lit, rtol=1e-9, atol=1e-15)
     assert np.abs(lit - run1["w"]["clo_lit_A"][PERIOD_ENDS]).max() > 1e-3
+
+
+def test_clopath_fast_transmits_with_the_delays(run1):
+    """The fast form delivers each spike after its own synapse's delay, as ANNarchy's LIL
+    delays do: the same conductance in every step (weights equal to ~1e-12), and for the
+    LTP-only cell 1 (its weights never fall to 0) input exactly at relay spike + delay."""
+    lit, fast = run1["gexc_delayed"]["lit"], run1["gexc_delayed"]["lazy"]
+    np.testing.assert_allclose(fast, lit, rtol=1e-9, atol=1e-15)
+    expected = np.zeros(T, bool)
+    for j, times in enumerate(SRC_TIMES):
+        for s in times:                      # relay spike at s + 1, delivered delay steps later
+            if s + 1 + DELAYS[1, j] < T:
+                expected[int(s + 1 + DELAYS[1, j])] = True
+    np.testing.assert_array_equal(fast[:, 1] > 0, expected)
 
 
 def test_clopath_lazy_bounds(run1):

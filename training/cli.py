@@ -172,6 +172,19 @@ def _resolve_settings(layer, args, out_dir: Path) -> dict | None:
     return recorded
 
 
+def _report_sections(network, patches: int, folder) -> None:
+    """--profile: the fast kernels' own section timers, in ms per patch (thread 0)."""
+    sections = network.section_times()
+    if not sections or patches <= 0:
+        return
+    print("fast-kernel sections (ms per patch, thread 0):", file=sys.stderr)
+    table = {}
+    for proj, times in sections.items():
+        table[proj] = {name: 1000.0 * seconds / patches for name, seconds in times.items()}
+        print(f"  {proj:7s} " + ", ".join(f"{name} {ms:.3f}" for name, ms in table[proj].items()), file=sys.stderr)
+    files.save_json(Path(folder) / "profile_sections.json", {"patches": patches, "ms_per_patch": table})
+
+
 def _run(layer, args) -> int:
     from input.images import InputDataError, resolve_images
     import numpy as np
@@ -283,6 +296,9 @@ def _run(layer, args) -> int:
     print(f"{layer.name}: {schedule.n_patches} patches, model time {timing['model_time_s']:.1f} s, "
           f"wall time {timing['wall_time_s']:.1f} s, model/wall {timing['model_per_wall']:.2f}; "
           f"outputs in {out_dir}")
+    if args.profile:
+        _report_sections(network, trainer.patch - (recorded or {}).get("resumed", [{}])[-1].get("at_patch", 0)
+                         if recorded else schedule.n_patches, args.profile_out or out_dir)
     if metadata.get("health", {}).get("warning"):
         print(f"{out_dir}: {metadata['health']['warning']}", file=sys.stderr)   # again, after the bar
     return 0

@@ -9,34 +9,40 @@
 // ANNarchy internals used (generated code of ANNarchy 5.0.x; checked with 5.0.4):
 //   pop<id>                 global pointer to a population struct (pop${pre}, pop${post})
 //   t, dt                   global step counter and step size
-//   w                       the weights: DenseMatrix (std::vector<double>, pre-major with
-//                           storage_order="pre_to_post") or LIL (std::vector<std::vector<double>>)
-//   delay, post_rank, pre_rank   LIL connectivity and per-synapse delays in steps
-//   _plasticity, _update_period, positive(x)   projection flags, ANNarchy's max(x, 0)
+//   w                       the weights: DenseMatrix storage (std::vector<double>), pre-major
+//                           (storage_order="pre_to_post"): column j is w[j*N_POST ... ]
+//   _plasticity, _update_period, _transmission, _active, positive(x)   flags, max(x, 0)
 //   aLTD, aLTP, urefsquare, wMin, wMax, thetaLTD, thetaLTP   the synapse's parameters
-//   Spike, xtrace, taux, spiked (pre); vm, vmean, umeanLTD, umeanLTP (post)
+//   Spike, xtrace, taux, spiked (pre); vm, vmean, umeanLTD, umeanLTP, g_<target> (post)
 //
 // Threads own contiguous blocks of postsynaptic rows; the per-column bookkeeping
 // (identical in every thread) is kept per thread, so no step needs a barrier.
 //
-// Delays: with non-uniform delays ANNarchy's literal rule reads the presynaptic
-// Spike and xtrace as they were lag = delay - 1 steps ago (the signals reach the
-// synapse with the spike). Every column keeps one book per lag, and each thread
-// lists, per column and lag, its rows with that lag. Transmission reads w: a spike
-// of cell j at step t reaches the synapses of lag L at step t + L + 1, so those
+// Delays (D > 1): the projection has no delays in ANNarchy's sense; the kernel keeps
+// the axonal delay of every synapse (lags, set from Python after instantiation) and
+// transmits the spikes itself (delayed_psp() below). ANNarchy's literal rule reads the
+// presynaptic Spike and xtrace as they were lag = delay - 1 steps ago (the signals
+// reach the synapse with the spike): every column keeps one book per lag, and each
+// thread lists, per column and lag, its rows with that lag. Transmission reads w: a
+// spike of cell j at step t reaches the synapses of lag L at step t + L + 1, so those
 // synapses (only those) are brought up to date at the end of step t + L.
 
 static constexpr int N_PRE = ${n_pre};        // presynaptic cells
 static constexpr int N_POST = ${n_post};      // postsynaptic cells
 static constexpr int K = ${period};           // steps per period (one presentation)
 static constexpr int D = ${max_delay};        // longest delay in steps (lags 0..D-1)
-static constexpr bool CONTIGUOUS = ${contiguous};   // dense pre-major: W(i, j) = column(j)[i]
+// Section timers (--profile): seconds spent in the running sums, the histories, the
+// columns of ordinary steps, the columns at the period end, and the delayed transmission.
+static constexpr bool TIMERS = ${timers};
+double section_s[5] = {0.0, 0.0, 0.0, 0.0, 0.0};
+inline double clock_now() const { return TIMERS ? omp_get_wtime() : 0.0; }
+std::vector<double> section_times() { return std::vector<double>(section_s, section_s + 5); }
 
 inline auto& PRE() { return *pop${pre}; }
 inline auto& POST() { return *pop${post}; }
-inline double& W(const int i, const int j) { return ${w_access}; }
-inline double* column(const int j) { return ${column}; }
-inline int lag(const int i, const int j) { return ${lag}; }
+inline double* column(const int j) { return w.data() + (size_t)j * N_POST; }
+std::vector<int> lags;                       // [j*N_POST + i] = delay - 1 (steps), D > 1 only
+inline int lag(const int i, const int j) { return D > 1 ? lags[(size_t)j * N_POST + i] : 0; }
 
 double q = 0.0;                              // trace decay per step, 1 - dt/taux
 double qpow[K + 1], qinv[K + 1];             // q^k, q^-k
@@ -49,6 +55,9 @@ struct ColumnBook {
     std::vector<double> x_hist[D];           // xtrace(t - m)
     std::vector<double> sent_hist[D];        // 1 if cell j spiked at t - m, m = 0..D-1
     std::vector<std::vector<int>> rows[D];   // [lag][j]: this thread's rows i with lag(i, j)
+    std::vector<int> spike_nz[D];            // the j with spike_hist[m][j] != 0 (LTD steps)
+    std::vector<int> sent_list[D];           // the j with sent_hist[m][j] != 0
+    std::vector<int> ring[D];                // spiked(t - m) at [(t - m) % D]: spikes in flight
     long int base_t;                         // step that ended the previous period
 };
 std::vector<ColumnBook> books;
@@ -83,19 +92,20 @@ void clopath_init(const int tid, const int nt) {
                 b.X[L].resize(N_PRE);
                 for (int j = 0; j < N_PRE; j++) b.X[L][j] = PRE().xtrace[j] / q;
             }
+            index_histories(b);
         }
         if (!restored_book.empty()) {            // continue from a checkpoint
-            for (auto &b : books) unpack_book(b, restored_book);
+            for (auto &b : books) { unpack_book(b, restored_book); index_histories(b); }
             restored_book.clear();
         }
-        ${check_rows}
         clopath_ready = true;
     }
     #pragma omp barrier
 }
 
 // Checkpoints: the bookkeeping of thread 0 (every thread keeps the same), as doubles:
-// base_t, then per lag: last_k, X, spike_hist, x_hist, sent_hist [N_PRE each].
+// base_t, then per lag: last_k, X, spike_hist, x_hist, sent_hist [N_PRE each]; with
+// delays, then the spikes in flight: per ring slot its length and its ranks.
 std::vector<double> pack_book() {
     if (!restored_book.empty()) return restored_book;   // restored, not yet applied
     std::vector<double> s;
@@ -109,6 +119,12 @@ std::vector<double> pack_book() {
         s.insert(s.end(), b.x_hist[L].begin(), b.x_hist[L].end());
         s.insert(s.end(), b.sent_hist[L].begin(), b.sent_hist[L].end());
     }
+    if (D > 1) {
+        for (int m = 0; m < D; m++) {
+            s.push_back((double)b.ring[m].size());
+            s.insert(s.end(), b.ring[m].begin(), b.ring[m].end());
+        }
+    }
     return s;
 }
 void unpack_book(ColumnBook &b, const std::vector<double> &s) {
@@ -121,18 +137,40 @@ void unpack_book(ColumnBook &b, const std::vector<double> &s) {
         for (int j = 0; j < N_PRE; j++) b.x_hist[L][j] = *it++;
         for (int j = 0; j < N_PRE; j++) b.sent_hist[L][j] = *it++;
     }
+    if (D > 1) {
+        for (int m = 0; m < D; m++) {
+            const int n = (int)*it++;
+            b.ring[m].assign(it, it + n);
+            it += n;
+        }
+    }
 }
-int book_size() { return 1 + N_PRE * 5 * D; }
-// Python accessors (rules/fast.py binds them): the bookkeeping for checkpoints.
+// The lists of the columns with a presynaptic Spike or a transmitted spike, per lag.
+static void nonzero(const std::vector<double> &v, std::vector<int> &out) {
+    out.clear();
+    for (int j = 0; j < (int)v.size(); j++) if (v[j] != 0.0) out.push_back(j);
+}
+void index_histories(ColumnBook &b) {
+    for (int L = 0; L < D; L++) { nonzero(b.spike_hist[L], b.spike_nz[L]); nonzero(b.sent_hist[L], b.sent_list[L]); }
+}
+
+// Python accessors (rules/fast.py binds them): the bookkeeping for checkpoints, the lags.
 std::vector<double> rule_state_get() { return pack_book(); }
 bool rule_state_set(std::vector<double> s) {
-    if (!s.empty() && (int)s.size() != book_size()) return false;
+    const size_t fixed = 1 + (size_t)N_PRE * 5 * D;
+    if (!s.empty() && (s.size() < fixed || (D == 1 && s.size() != fixed))) return false;
     restored_book = s; books.clear(); clopath_ready = false;
+    return true;
+}
+bool set_lags(std::vector<int> v) {
+    if ((int)v.size() != N_PRE * N_POST) return false;
+    for (int x : v) if (x < 0 || x >= D) return false;
+    lags = v; books.clear(); clopath_ready = false;
     return true;
 }
 
 // The literal rule's update of one synapse at this step (MODEL_SPEC 3), in ANNarchy's
-// operation order: written once, used by the scalar and the vectorised column paths.
+// operation order: written once, used by every column pass below.
 inline double literal_w(double w_ij, const double vmean_i, const double uLTD_i, const double uLTP_i,
                         const double vm_i, const double spike_j, const double xtrace_j, const double _dt) {
     double ltd = (w_ij > wMin ? vmean_i*spike_j*aLTD*positive(uLTD_i - thetaLTD)/urefsquare : 0.0);
@@ -149,18 +187,9 @@ inline double replay(double w_ij, const int i, const int a, const int b, const d
     return w_ij;
 }
 
-// LTP of synapse (i, j) from the end of step a to the end of step b of the period.
-inline void flush(const int i, const int j, const int a, const int b, const double Xj, const double _dt) {
-    if (b <= a) return;
-    double &w_ij = W(i, j);
-    if (!(w_ij < wMax)) return;                  // LTP off; nothing else acts in between
-    const double inc = _dt * Xj * qinv[a] * (C[b][i] - C[a][i]);
-    if (w_ij + inc < wMax) { w_ij += inc; return; }
-    w_ij = replay(w_ij, i, a, b, Xj, _dt);       // passes wMax
-}
-
-// flush() for rows i0..i1 of a contiguous column (dense storage), written so that the
-// compiler vectorises it: each row gets exactly the operations of flush(), in order.
+// LTP of rows i0..i1 of column j from the end of step a to the end of step b of the period:
+// w += dt X_j q^-a (C_i(b) - C_i(a)) where that stays below wMax, the replay where it would
+// not. Written as a pass over the contiguous column that the compiler vectorises.
 inline void flush_column(double *wc, const int a, const int b, const double Xj, const double _dt,
                          const int i0, const int i1) {
     if (b <= a) return;
@@ -192,11 +221,73 @@ inline void literal_column(double *wc, const double spike_j, const double xtrace
         wc[i] = literal_w(wc[i], vmean[i], uLTD[i], uLTP[i], vm[i], spike_j, xtrace_j, _dt);
 }
 
-// The literal update of synapse (i, j) at this step.
-inline void literal(const int i, const int j, const double spike_j, const double xtrace_j, const double _dt) {
-    double &w_ij = W(i, j);
-    w_ij = literal_w(w_ij, POST().vmean[i], POST().umeanLTD[i], POST().umeanLTP[i], POST().vm[i],
-                     spike_j, xtrace_j, _dt);
+enum Action { NONE, THROUGH_K, LTD_STEP };
+
+// flush_column() and literal_column() for a list of rows of column j (with delays, D > 1:
+// the rows of one lag). The same operations per row as the contiguous passes, in the same
+// order; the compiler vectorises them with gathers and scatters (the rows are distinct).
+inline void flush_rows(double *wc, const std::vector<int> &rows, const int a, const int b, const double Xj,
+                       const double _dt) {
+    if (b <= a) return;
+    const double f = _dt * Xj * qinv[a];
+    const double *Cb = C[b], *Ca = C[a];
+    const int n = (int)rows.size();
+    const int *r = rows.data();
+    unsigned char need_replay[N_POST];
+    int any = 0;
+    #pragma omp simd reduction(|:any)
+    for (int m = 0; m < n; m++) {
+        const int i = r[m];
+        const double w0 = wc[i];
+        const double w1 = w0 + f * (Cb[i] - Ca[i]);
+        const bool below = w0 < wMax, ok = below && (w1 < wMax);
+        wc[i] = ok ? w1 : w0;
+        need_replay[m] = below && !ok;
+        any |= need_replay[m];
+    }
+    if (!any) return;
+    for (int m = 0; m < n; m++)
+        if (need_replay[m]) wc[r[m]] = replay(wc[r[m]], r[m], a, b, Xj, _dt);
+}
+
+inline void literal_rows(double *wc, const std::vector<int> &rows, const double spike_j, const double xtrace_j,
+                         const double _dt) {
+    const double *vmean = POST().vmean.data(), *uLTD = POST().umeanLTD.data();
+    const double *uLTP = POST().umeanLTP.data(), *vm = POST().vm.data();
+    const int n = (int)rows.size();
+    const int *r = rows.data();
+    #pragma omp simd
+    for (int m = 0; m < n; m++) {
+        const int i = r[m];
+        wc[i] = literal_w(wc[i], vmean[i], uLTD[i], uLTP[i], vm[i], spike_j, xtrace_j, _dt);
+    }
+}
+
+// Brings the synapses of column j with lag L up to date through step k (THROUGH_K), or
+// through step k - 1 followed by the literal update of step k (LTD_STEP); then the book.
+inline void column_action(ColumnBook &book, const int L, const int j, const Action act, const int k,
+                          const double _dt, const int i0, const int i1) {
+    double *wc = column(j);
+    const int last = book.last_k[L][j];
+    const double Xj = book.X[L][j];
+    if (D == 1) {                                  // no delays: whole column slices
+        if (act == LTD_STEP) {
+            flush_column(wc, last, k - 1, Xj, _dt, i0, i1);
+            if (_plasticity) literal_column(wc, book.spike_hist[L][j], book.x_hist[L][j], _dt, i0, i1);
+        } else {
+            flush_column(wc, last, k, Xj, _dt, i0, i1);
+        }
+    } else {                                       // the rows with this lag
+        const std::vector<int> &rows = book.rows[L][j];
+        if (act == LTD_STEP) {
+            flush_rows(wc, rows, last, k - 1, Xj, _dt);
+            if (_plasticity) literal_rows(wc, rows, book.spike_hist[L][j], book.x_hist[L][j], _dt);
+        } else {
+            flush_rows(wc, rows, last, k, Xj, _dt);
+        }
+    }
+    book.last_k[L][j] = k;
+    book.X[L][j] = book.x_hist[L][j];
 }
 
 void clopath_step(const int tid, const int nt) {
@@ -207,77 +298,84 @@ void clopath_step(const int tid, const int nt) {
     const int k = (int)(t - book.base_t);
     const bool period_end = (k == K) || ((t + 1) % K == 0);
     const int i0 = tid * N_POST / nt, i1 = (tid + 1) * N_POST / nt;
+    double t0 = clock_now();
 
-    for (int i = i0; i < i1; i++) {
-        const double a_i = _plasticity ? aLTP*positive(POST().umeanLTP[i] - thetaLTD)*positive(POST().vm[i] - thetaLTP) : 0.0;
-        A[k][i] = a_i;
-        C[k][i] = C[k-1][i] + a_i * qpow[k];
+    {   // A_i(k) and the running sums C_i(k)
+        const double *uLTP = POST().umeanLTP.data(), *vm = POST().vm.data();
+        const double *C_prev = C[k-1], qk = qpow[k];
+        double *A_k = A[k], *C_k = C[k];
+        const bool plastic = _plasticity;
+        #pragma omp simd
+        for (int i = i0; i < i1; i++) {
+            const double a_i = plastic ? aLTP*positive(uLTP[i] - thetaLTD)*positive(vm[i] - thetaLTP) : 0.0;
+            A_k[i] = a_i;
+            C_k[i] = C_prev[i] + a_i * qk;
+        }
     }
+    if (TIMERS && tid == 0) { const double t1 = clock_now(); section_s[0] += t1 - t0; t0 = t1; }
     if (D > 1) {                                  // shift the histories: [m] = value at t - m
         for (int L = D - 1; L > 0; L--) {
             book.spike_hist[L].swap(book.spike_hist[L-1]);
             book.x_hist[L].swap(book.x_hist[L-1]);
             book.sent_hist[L].swap(book.sent_hist[L-1]);
+            book.spike_nz[L].swap(book.spike_nz[L-1]);
+            book.sent_list[L].swap(book.sent_list[L-1]);
         }
     }
     std::copy(PRE().Spike.begin(), PRE().Spike.end(), book.spike_hist[0].begin());
     std::copy(PRE().xtrace.begin(), PRE().xtrace.end(), book.x_hist[0].begin());
+    nonzero(book.spike_hist[0], book.spike_nz[0]);
     // Spikes of this step: the synapses of lag L transmit them after step t + L.
-    std::fill(book.sent_hist[0].begin(), book.sent_hist[0].end(), 0.0);
+    for (int j : book.sent_list[0]) book.sent_hist[0][j] = 0.0;
     for (int j : PRE().spiked) book.sent_hist[0][j] = 1.0;
+    book.sent_list[0].assign(PRE().spiked.begin(), PRE().spiked.end());
+    if (D > 1) book.ring[t % D].assign(PRE().spiked.begin(), PRE().spiked.end());
+    if (TIMERS && tid == 0) { const double t1 = clock_now(); section_s[1] += t1 - t0; t0 = t1; }
 
-    enum Action { NONE, THROUGH_K, LTD_STEP };
-    for (int j = 0; j < N_PRE; j++) {
-        Action act[D];
-        bool any = false;
+    // Only the (lag, column) pairs with something to do: an LTD step (Spike != 0), or a spike
+    // transmitted next step; at the period end every pair. Each pair is done once, and pairs
+    // touch disjoint synapses, so the order does not matter.
+    if (period_end) {
+        for (int j = 0; j < N_PRE; j++)
+            for (int L = 0; L < D; L++)
+                column_action(book, L, j, book.spike_hist[L][j] != 0.0 ? LTD_STEP : THROUGH_K, k, _dt, i0, i1);
+    } else {
         for (int L = 0; L < D; L++) {
-            act[L] = book.spike_hist[L][j] != 0.0 ? LTD_STEP
-                   : ((period_end || book.sent_hist[L][j] != 0.0) ? THROUGH_K : NONE);
-            any |= act[L] != NONE;
-        }
-        if (!any) continue;
-        for (int L = 0; L < D; L++) {
-            if (act[L] == NONE) continue;
-            const int last = book.last_k[L][j];
-            const double Xj = book.X[L][j];
-            if (D == 1 && CONTIGUOUS) {            // no delays, dense: whole column slices
-                double *wc = column(j);
-                if (act[L] == LTD_STEP) {
-                    flush_column(wc, last, k - 1, Xj, _dt, i0, i1);
-                    if (_plasticity) literal_column(wc, book.spike_hist[L][j], book.x_hist[L][j], _dt, i0, i1);
-                } else {
-                    flush_column(wc, last, k, Xj, _dt, i0, i1);
-                }
-            } else if (D == 1) {                   // no delays: every row, lag 0
-                if (act[L] == LTD_STEP) {
-                    for (int i = i0; i < i1; i++) {  // up to date, then the literal update
-                        flush(i, j, last, k - 1, Xj, _dt);
-                        if (_plasticity) literal(i, j, book.spike_hist[L][j], book.x_hist[L][j], _dt);
-                    }
-                } else {
-                    for (int i = i0; i < i1; i++) flush(i, j, last, k, Xj, _dt);
-                }
-            } else {                               // only the rows with this lag
-                const std::vector<int> &rows = book.rows[L][j];
-                if (act[L] == LTD_STEP) {
-                    for (int i : rows) {
-                        flush(i, j, last, k - 1, Xj, _dt);
-                        if (_plasticity) literal(i, j, book.spike_hist[L][j], book.x_hist[L][j], _dt);
-                    }
-                } else {
-                    for (int i : rows) flush(i, j, last, k, Xj, _dt);
-                }
-            }
-        }
-        for (int L = 0; L < D; L++) {
-            if (act[L] == NONE) continue;
-            book.last_k[L][j] = k;
-            book.X[L][j] = book.x_hist[L][j];
+            for (int j : book.spike_nz[L]) column_action(book, L, j, LTD_STEP, k, _dt, i0, i1);
+            for (int j : book.sent_list[L])
+                if (book.spike_hist[L][j] == 0.0) column_action(book, L, j, THROUGH_K, k, _dt, i0, i1);
         }
     }
+    if (TIMERS && tid == 0) section_s[period_end ? 3 : 2] += clock_now() - t0;
     if (period_end) {
         book.base_t = t;
         for (int L = 0; L < D; L++) std::fill(book.last_k[L].begin(), book.last_k[L].end(), 0);
         for (int i = i0; i < i1; i++) C[0][i] = 0.0;
+    }
+}
+
+// Spike transmission with the synapses' own delays (D > 1), in place of ANNarchy's
+// compute_psp(): a spike of cell j at step e reaches the rows of lag L at step e + L + 1.
+// Per row, the additions come in ANNarchy's order for delayed spikes: oldest emission
+// first, and within one step in the order of the presynaptic spike list. Each thread
+// adds to its own rows; the closing barrier keeps the post neurons from updating before
+// every row has its input (ANNarchy's loops split the rows differently).
+void delayed_psp(const int tid, const int nt) {
+    if (!clopath_ready || (int)books.size() != nt) clopath_init(tid, nt);   // e.g. after a restore
+    if (!(_transmission && POST()._active)) return;
+    const double t0 = clock_now();
+    ColumnBook &book = books[tid];
+    double *g = POST().g_${target}.data();
+    for (int L = D - 1; L >= 0; L--) {
+        const long int emitted = t - 1 - L;
+        if (emitted < 0) continue;
+        for (int j : book.ring[emitted % D]) {
+            const double *wc = column(j);
+            for (int i : book.rows[L][j]) g[i] += wc[i];
+        }
+    }
+    if (TIMERS && tid == 0) section_s[4] += clock_now() - t0;
+    if (nt > 1) {
+        #pragma omp barrier
     }
 }

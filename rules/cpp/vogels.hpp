@@ -23,6 +23,12 @@ static constexpr int N_PRE = ${n_pre};
 static constexpr int N_POST = ${n_post};
 inline auto& PRE() { return *pop${pre}; }
 inline auto& POST() { return *pop${post}; }
+// Section timers (--profile): seconds in the transmission with its pre-spike updates, the
+// trace decay, and the post-spike updates.
+static constexpr bool TIMERS = ${timers};
+double section_s[3] = {0.0, 0.0, 0.0};
+inline double clock_now() const { return TIMERS ? omp_get_wtime() : 0.0; }
+std::vector<double> section_times() { return std::vector<double>(section_s, section_s + 3); }
 
 std::vector<double> trace_post = std::vector<double>(N_POST, 0.0);
 std::vector<std::vector<double>> trace_pre;      // [thread][presynaptic cell]
@@ -59,28 +65,40 @@ bool rule_state_set(std::vector<double> s) {
 void vogels_psp(const int tid, const int nt) {
     if ((int)trace_pre.size() != nt) vogels_init(nt);
     if (!(_transmission && POST()._active)) return;
+    const double t0 = clock_now();
     const std::vector<int> &spiked = PRE().spiked;
-    for (int i = tid; i < N_POST; i += nt) {
-        const double tpost = trace_post[i];
-        for (int s = 0; s < (int)spiked.size(); s++) {
-            const int idx = i*N_PRE + spiked[s];
-            if (!mask_[idx]) continue;
-            POST().g_${target}[i] += w[idx];
-            if (_plasticity)
-                w[idx] = clip(aPlus*(tpost - Offset)*(w[idx] + 1) + w[idx], hMin, hMax);
+    // Spike by spike, every row: each row gets its spikes in the order of the spike list, as
+    // in ANNarchy's loop over rows; the rows of one spike are independent (vectorised).
+    double *g = POST().g_${target}.data();
+    double *wv = w.data();
+    const auto *mask = mask_.data();
+    const double *tpost = trace_post.data();
+    const bool plastic = _plasticity;
+    for (int s = 0; s < (int)spiked.size(); s++) {
+        const int j = spiked[s];
+        #pragma omp simd
+        for (int i = tid; i < N_POST; i += nt) {
+            const int idx = i*N_PRE + j;
+            if (!mask[idx]) continue;
+            g[i] += wv[idx];
+            if (plastic)
+                wv[idx] = clip(aPlus*(tpost[i] - Offset)*(wv[idx] + 1) + wv[idx], hMin, hMax);
         }
     }
     pre_spiked_last[tid].assign(spiked.begin(), spiked.end());
+    if (TIMERS && tid == 0) section_s[0] += clock_now() - t0;
 }
 
 void vogels_step(const int tid, const int nt) {
     if (!(_transmission && POST()._active)) return;
     const double _dt = dt * _update_period;
+    double t0 = clock_now();
     std::vector<double> &tpre = trace_pre[tid];
     // Order of the literal synapse: tracePre += 1 (pre-spike event), decay, post-spike events.
     for (int j : pre_spiked_last[tid]) tpre[j] += 1;
     for (int j = 0; j < N_PRE; j++) tpre[j] += _dt*(-tpre[j]/taupre);
     for (int i = tid; i < N_POST; i += nt) trace_post[i] += _dt*(-trace_post[i]/taupre);
+    if (TIMERS && tid == 0) { const double t1 = clock_now(); section_s[1] += t1 - t0; t0 = t1; }
     for (int i : POST().spiked) {
         if (i % nt != tid) continue;
         if (_plasticity) {
@@ -92,4 +110,5 @@ void vogels_step(const int tid, const int nt) {
         }
         trace_post[i] += 1;
     }
+    if (TIMERS && tid == 0) section_s[2] += clock_now() - t0;
 }
