@@ -239,6 +239,20 @@ def test_same_seed_same_bytes_other_seed_differs(l4_run, builds, tmp_path):
         assert (out_a / rel).read_bytes() != (out_c / rel).read_bytes(), f"{rel} equal with another seed"
 
 
+def test_threads_requested_and_used(builds, tmp_path):
+    """-j 4 with the fast variant runs one thread (the same results as -j 1), says so, records both."""
+    out = tmp_path / "out"
+    proc = check_ok(run_script("ann_L4.py", "--images", IMAGES, "--out", out, "--build-dir", builds["L4"],
+                               "--no-progress", "--patches", 8, "--save-every", 8, "--seed", SEED, "-j", 4))
+    assert "-j 4: the fast variant runs on one thread" in proc.stderr
+    meta = json.loads((out / "run.json").read_text())
+    assert meta["threads"] == 1 and meta["threads_requested"] == 4 and meta["force_threads"] is False
+    ref = tmp_path / "ref"
+    check_ok(train("ann_L4.py", ref, builds["L4"], patches=8))
+    for rel in weight_files(ref):
+        assert (out / rel).read_bytes() == (ref / rel).read_bytes(), rel
+
+
 # --- 3. layer 2/3 -----------------------------------------------------------------------
 
 def test_l23_writes_every_file(l23_run, l4_run):

@@ -61,8 +61,10 @@ def outputs(folder):
 
 
 def train_args(out, build, patches, save_every, threads, *extra):
+    # --force-threads: these runs exercise the multi-threaded kernels on purpose
+    force = ("--force-threads",) if threads > 1 else ()
     return ("--images", IMAGES, "--out", out, "--build-dir", build, "--no-progress", "--patches", patches,
-            "--save-every", save_every, "--seed", SEED, "-j", threads, *extra)
+            "--save-every", save_every, "--seed", SEED, "-j", threads, *force, *extra)
 
 
 def start_and_stop(script, args, threads, wait_for: Path, sig):

@@ -25,3 +25,14 @@ def test_balance_on_off_by_hand():
     out = balance_on_off(w, patch_size=2)
     np.testing.assert_allclose(out[0], [1.2, 1.0, 1.6, 1.0, 0.0, 1.0, 0.0, 1.0], rtol=1e-15)
     np.testing.assert_array_equal(out[1], w[1])
+
+
+def test_thread_policy():
+    from training.cli import thread_policy
+    assert thread_policy("fast", 1, False, cores=8) == (1, None)
+    threads, note = thread_policy("fast", 4, False, cores=8)
+    assert threads == 1 and "one thread" in note and "--force-threads" in note
+    assert thread_policy("fast", 4, True, cores=2) == (4, None)
+    assert thread_policy("literal", 2, False, cores=8) == (2, None)
+    threads, note = thread_policy("literal", 8, False, cores=2)
+    assert threads == 2 and "2 cores" in note

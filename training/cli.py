@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import os
 import sys
 from pathlib import Path
 
@@ -93,7 +94,12 @@ def build_parser(layer) -> argparse.ArgumentParser:
                         help="layer-4 snapshot to load (default: the highest-numbered complete one)")
     ann = parser.add_argument_group("ANNarchy (passed through)")
     ann.add_argument("-j", "--num-threads", type=_positive_int, default=None, metavar="N",
-                     help="OpenMP threads of the simulation (default: 1)")
+                     help="OpenMP threads of the simulation (default: 1). The fast variant runs on one "
+                          "thread whatever N (threads cannot pay at this network size: see --force-threads), "
+                          "the literal one on at most as many threads as there are cores; the run says so "
+                          "and records it in run.json")
+    ann.add_argument("--force-threads", action="store_true",
+                     help="use exactly -j N threads, even where they make the run slower")
     ann.add_argument("-c", "--clean", action="store_true", help="force recompilation")
     ann.add_argument("-d", "--debug", action="store_true", help="compile with debug symbols and checks")
     ann.add_argument("-v", "--verbose", action="store_true", help="ANNarchy's verbose messages")
@@ -159,6 +165,9 @@ def _resolve_settings(layer, args, out_dir: Path) -> dict | None:
     if layer.frozen_from is not None:
         wanted.update(l4=recorded["layer4"]["folder"], l4_step=recorded["layer4"]["step"])
     images = recorded["images"]
+    wanted["num_threads"] = recorded.get("threads_requested", recorded["threads"])
+    args.force_threads = recorded.get("force_threads", False)
+    args.resumed_threads = recorded["threads"]              # a checkpoint continues on its own threads
     for name, value in wanted.items():
         given = getattr(args, name)
         if given is not None and given != value and not (name == "l4" and Path(given) == Path(value)):
@@ -170,6 +179,32 @@ def _resolve_settings(layer, args, out_dir: Path) -> dict | None:
         args.images = images["path"]
     args.recorded_images_sha256 = images.get("sha256")
     return recorded
+
+
+def thread_policy(variant: str, requested: int, force: bool, cores: int | None = None) -> tuple[int, str | None]:
+    """(threads to run, a note for the user or None) for ``-j requested``.
+
+    ANNarchy's OpenMP kernel synchronises all threads about 25 times per 1-ms step
+    (~0.45 µs per barrier here). The fast variant does 15-25 µs of work per step, so a
+    second thread saves at most half of that and pays ~11 µs of barriers, and more threads
+    pay more: it runs on one thread (measured in the README's speed table). The literal
+    variant does milliseconds of work per step and gains from threads, up to the number of
+    cores: with more threads than cores, the spinning barriers make it many times slower.
+    The result depends on the thread count (one random generator per thread), so the
+    count that runs is recorded and a resumed run keeps it.
+    """
+    if cores is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if force or requested == 1:
+        return requested, None
+    if variant == "fast":
+        return 1, (f"-j {requested}: the fast variant runs on one thread: with ~20 µs of work per step, "
+                   "the ~25 thread synchronisations per step cost more than more cores save (README, Speed); "
+                   "--force-threads runs it on the requested threads anyway")
+    if requested > cores:
+        return cores, (f"-j {requested}: {cores} cores available; running on {cores} threads "
+                       "(more threads than cores make the run many times slower; --force-threads overrides)")
+    return requested, None
 
 
 def _report_sections(network, patches: int, folder) -> None:
@@ -232,15 +267,21 @@ def _run(layer, args) -> int:
     from models.schedule import Schedule
     from training.trainer import Interrupted, Trainer
 
+    if recorded is None:
+        threads, note = thread_policy(args.variant, args.num_threads, args.force_threads)
+        if note:
+            print(note, file=sys.stderr)
+    else:
+        threads = args.resumed_threads
     build_dir = Path(args.build_dir) if args.build_dir else \
-        REPO_ROOT / "build" / f"{layer.name}-{args.variant}-j{args.num_threads}"
+        REPO_ROOT / "build" / f"{layer.name}-{args.variant}-j{threads}"
     network = build_network(layer, build_dir=build_dir, variant=args.variant, seed=seed,
-                            num_threads=args.num_threads, weights=frozen.weights if frozen else None,
+                            num_threads=threads, weights=frozen.weights if frozen else None,
                             annarchy_flags=annarchy_flags(args), profile=args.profile)
     sampler = PatchSampler(source.images, patch_size=P.PATCH_SIZE, max_rate=P.MAX_RATE,
                            flip_probability=P.FLIP_PROBABILITY, rng=np.random.default_rng([seed, 0]))
     schedule = Schedule.for_run(args.patches, args.save_every, layer.normalize_every)
-    identity = {"layer": layer.name, "seed": seed, "threads": args.num_threads, "variant": args.variant,
+    identity = {"layer": layer.name, "seed": seed, "threads": threads, "variant": args.variant,
                 "patches": schedule.n_patches, "save_every": schedule.save_every, "images_sha256": source.sha256}
     trainer = Trainer(layer, network, sampler, schedule, out_dir, progress=not args.no_progress,
                       checkpoint_meta=identity)
@@ -254,7 +295,8 @@ def _run(layer, args) -> int:
     if recorded is None:
         metadata = record.new_record(
             layer, command=args.command, seed=seed, schedule=schedule, variant=args.variant,
-            threads=args.num_threads, requested_threads=args.num_threads, out=args.out, source=source,
+            threads=threads, requested_threads=args.num_threads, force_threads=args.force_threads,
+            out=args.out, source=source,
             layer4=None if frozen is None else {"folder": str(frozen.folder), "step": frozen.step},
             started=now())
     else:

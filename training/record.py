@@ -24,8 +24,8 @@ RESUMED_SETTINGS = {"patches": "patches", "seed": "seed", "save_every": "save_ev
                     "num_threads": "threads"}
 
 
-def new_record(layer, *, command, seed, schedule, variant, threads, requested_threads, out, source,
-               layer4, started) -> dict:
+def new_record(layer, *, command, seed, schedule, variant, threads, requested_threads, force_threads, out,
+               source, layer4, started) -> dict:
     """The run.json of a new run."""
     import ANNarchy
     import numpy as np
@@ -40,6 +40,7 @@ def new_record(layer, *, command, seed, schedule, variant, threads, requested_th
         "seed": seed,
         "threads": threads,
         "threads_requested": requested_threads,
+        "force_threads": force_threads,
         "variant": variant,
         "out": str(out),
         "images": {"origin": source.origin, "path": source.path, "sha256": source.sha256,

@@ -51,7 +51,7 @@ double A[K + 1][N_POST];                     // A_i(k), for replays
 struct ColumnBook {
     std::vector<int> last_k[D];              // k of the last update of column j, per lag
     std::vector<double> X[D];                // the (lagged) trace at that update
-    std::vector<double> spike_hist[D];       // Spike(t - m), m = 0..D-1
+    std::vector<double> spike_hist[D];       // Spike(t - m), m = 0..D-1 (D > 1; see spike_at())
     std::vector<double> x_hist[D];           // xtrace(t - m)
     std::vector<double> sent_hist[D];        // 1 if cell j spiked at t - m, m = 0..D-1
     std::vector<std::vector<int>> rows[D];   // [lag][j]: this thread's rows i with lag(i, j)
@@ -115,8 +115,10 @@ std::vector<double> pack_book() {
     for (int L = 0; L < D; L++) {
         s.insert(s.end(), b.last_k[L].begin(), b.last_k[L].end());
         s.insert(s.end(), b.X[L].begin(), b.X[L].end());
-        s.insert(s.end(), b.spike_hist[L].begin(), b.spike_hist[L].end());
-        s.insert(s.end(), b.x_hist[L].begin(), b.x_hist[L].end());
+        const std::vector<double> &spike = D == 1 ? PRE().Spike : b.spike_hist[L];
+        const std::vector<double> &x = D == 1 ? PRE().xtrace : b.x_hist[L];
+        s.insert(s.end(), spike.begin(), spike.end());
+        s.insert(s.end(), x.begin(), x.end());
         s.insert(s.end(), b.sent_hist[L].begin(), b.sent_hist[L].end());
     }
     if (D > 1) {
@@ -145,6 +147,11 @@ void unpack_book(ColumnBook &b, const std::vector<double> &s) {
         }
     }
 }
+// The presynaptic Spike and xtrace as the synapses of lag L see them now. Without delays
+// they are the population's current values, read in place (no copy per step).
+inline double spike_at(const ColumnBook &b, const int L, const int j) { return D == 1 ? PRE().Spike[j] : b.spike_hist[L][j]; }
+inline double x_at(const ColumnBook &b, const int L, const int j) { return D == 1 ? PRE().xtrace[j] : b.x_hist[L][j]; }
+
 // The lists of the columns with a presynaptic Spike or a transmitted spike, per lag.
 static void nonzero(const std::vector<double> &v, std::vector<int> &out) {
     out.clear();
@@ -273,7 +280,7 @@ inline void column_action(ColumnBook &book, const int L, const int j, const Acti
     if (D == 1) {                                  // no delays: whole column slices
         if (act == LTD_STEP) {
             flush_column(wc, last, k - 1, Xj, _dt, i0, i1);
-            if (_plasticity) literal_column(wc, book.spike_hist[L][j], book.x_hist[L][j], _dt, i0, i1);
+            if (_plasticity) literal_column(wc, spike_at(book, L, j), x_at(book, L, j), _dt, i0, i1);
         } else {
             flush_column(wc, last, k, Xj, _dt, i0, i1);
         }
@@ -281,13 +288,13 @@ inline void column_action(ColumnBook &book, const int L, const int j, const Acti
         const std::vector<int> &rows = book.rows[L][j];
         if (act == LTD_STEP) {
             flush_rows(wc, rows, last, k - 1, Xj, _dt);
-            if (_plasticity) literal_rows(wc, rows, book.spike_hist[L][j], book.x_hist[L][j], _dt);
+            if (_plasticity) literal_rows(wc, rows, spike_at(book, L, j), x_at(book, L, j), _dt);
         } else {
             flush_rows(wc, rows, last, k, Xj, _dt);
         }
     }
     book.last_k[L][j] = k;
-    book.X[L][j] = book.x_hist[L][j];
+    book.X[L][j] = x_at(book, L, j);
 }
 
 void clopath_step(const int tid, const int nt) {
@@ -322,9 +329,11 @@ void clopath_step(const int tid, const int nt) {
             book.sent_list[L].swap(book.sent_list[L-1]);
         }
     }
-    std::copy(PRE().Spike.begin(), PRE().Spike.end(), book.spike_hist[0].begin());
-    std::copy(PRE().xtrace.begin(), PRE().xtrace.end(), book.x_hist[0].begin());
-    nonzero(book.spike_hist[0], book.spike_nz[0]);
+    if (D > 1) {
+        std::copy(PRE().Spike.begin(), PRE().Spike.end(), book.spike_hist[0].begin());
+        std::copy(PRE().xtrace.begin(), PRE().xtrace.end(), book.x_hist[0].begin());
+    }
+    nonzero(PRE().Spike, book.spike_nz[0]);
     // Spikes of this step: the synapses of lag L transmit them after step t + L.
     for (int j : book.sent_list[0]) book.sent_hist[0][j] = 0.0;
     for (int j : PRE().spiked) book.sent_hist[0][j] = 1.0;
@@ -338,12 +347,12 @@ void clopath_step(const int tid, const int nt) {
     if (period_end) {
         for (int j = 0; j < N_PRE; j++)
             for (int L = 0; L < D; L++)
-                column_action(book, L, j, book.spike_hist[L][j] != 0.0 ? LTD_STEP : THROUGH_K, k, _dt, i0, i1);
+                column_action(book, L, j, spike_at(book, L, j) != 0.0 ? LTD_STEP : THROUGH_K, k, _dt, i0, i1);
     } else {
         for (int L = 0; L < D; L++) {
             for (int j : book.spike_nz[L]) column_action(book, L, j, LTD_STEP, k, _dt, i0, i1);
             for (int j : book.sent_list[L])
-                if (book.spike_hist[L][j] == 0.0) column_action(book, L, j, THROUGH_K, k, _dt, i0, i1);
+                if (spike_at(book, L, j) == 0.0) column_action(book, L, j, THROUGH_K, k, _dt, i0, i1);
         }
     }
     if (TIMERS && tid == 0) section_s[period_end ? 3 : 2] += clock_now() - t0;
