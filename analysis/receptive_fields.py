@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402  (backend must be chosen first)
 import numpy as np  # noqa: E402
 
 from training.files import atomic_write  # noqa: E402
+from training.plots import grid_shape, mosaic  # noqa: E402,F401  (grid_shape: part of this module's API)
 
 FONT_SIZE = 13
 # Gaps between cells in the mosaic; a colour outside the grey scale so that a
@@ -41,25 +42,6 @@ def on_minus_off(weights) -> np.ndarray:
     return on_off[..., 0] - on_off[..., 1]
 
 
-def grid_shape(n: int) -> tuple[int, int]:
-    """Near-square grid for n panels: rows = ceil(sqrt(n)), cols = ceil(n / rows)."""
-    rows = max(1, math.ceil(math.sqrt(n)))
-    return rows, max(1, math.ceil(n / rows))
-
-
-def _mosaic(fields: np.ndarray, rows: int, cols: int) -> np.ndarray:
-    """Tile (n, h, w) fields into one image with one-pixel NaN gaps (drawn in GAP_COLOUR).
-
-    One image instead of n axes keeps a 324-cell figure fast to draw.
-    """
-    n, h, w = fields.shape
-    mosaic = np.full((rows * (h + 1) - 1, cols * (w + 1) - 1), np.nan)
-    for i in range(n):
-        r, c = divmod(i, cols)
-        mosaic[r * (h + 1):r * (h + 1) + h, c * (w + 1):c * (w + 1) + w] = fields[i]
-    return mosaic
-
-
 def _save_png(fig, path) -> None:
     """Save *fig* atomically as PNG, then close it so many snapshots do not pile up figures."""
     try:
@@ -82,13 +64,13 @@ def plot_rf_grid(fields, path, title: str) -> None:
     m = m if m > 0 else 1.0
     cmap = plt.get_cmap("gray").with_extremes(bad=GAP_COLOUR)
 
-    mosaic = _mosaic(fields, rows, cols)
-    height, width = mosaic.shape
+    tiled = mosaic(fields, rows, cols)   # one image instead of n axes: fast for 324 cells
+    height, width = tiled.shape
     image_inches = 9.0
     fig, ax = plt.subplots(figsize=(image_inches * width / max(width, height) + 1.6,
                                     image_inches * height / max(width, height) + 0.9),
                            dpi=110, layout="constrained")
-    image = ax.imshow(mosaic, cmap=cmap, vmin=-m, vmax=m, interpolation="nearest")
+    image = ax.imshow(tiled, cmap=cmap, vmin=-m, vmax=m, interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title(title, fontsize=FONT_SIZE + 2)

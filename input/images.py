@@ -70,32 +70,110 @@ def _describe(exc: BaseException) -> str:
 
 
 def _validate(array, path, patch_size: int) -> np.ndarray:
-    """Check an (H, W, n) image stack and return it as float64."""
-    try:
-        images = np.asarray(array, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise InputDataError(path, f"images are not numeric ({_describe(exc)})") from None
-    if images.ndim != 3:
-        raise InputDataError(path, f"expected a 3-D array (H, W, n), got shape {images.shape}")
-    h, w, n = images.shape
+    """Check everything about an (H, W, n) image stack that would make it unusable, and
+    return it as float64; every problem raises InputDataError with one line."""
+    array = np.asarray(array)
+    kind = array.dtype.kind
+    if array.dtype.names is not None or kind in "OSUV":
+        raise InputDataError(path, f"IMAGES is not a numeric array (dtype {array.dtype}; a MATLAB cell, struct "
+                                   "or text?)")
+    if kind == "c":
+        raise InputDataError(path, "IMAGES has complex values; the model needs real intensities")
+    if kind == "b":
+        raise InputDataError(path, "IMAGES is a logical (true/false) array, not image intensities")
+    if kind not in "iuf":
+        raise InputDataError(path, f"IMAGES has dtype {array.dtype}, not a number type")
+    if array.ndim != 3:
+        hint = " (a colour stack must be converted to grey first)" if array.ndim == 4 else ""
+        raise InputDataError(path, f"expected a 3-D array (H, W, n), got shape {array.shape}{hint}")
+    h, w, n = array.shape
     if n < 1:
         raise InputDataError(path, "no images (last dimension is 0)")
     # The sampler draws corners in [0, H - patch_size), which is empty when H == patch_size.
     if h <= patch_size or w <= patch_size:
         raise InputDataError(path, f"images {h}x{w} are smaller than the patch: need more than "
                                    f"{patch_size} pixels per side")
+    images = array.astype(np.float64)
     bad = ~np.isfinite(images)
     if bad.any():
         raise InputDataError(path, f"{int(bad.sum())} non-finite values (NaN or inf)")
+    zero = np.flatnonzero(~np.any(images != 0, axis=(0, 1)))
+    if zero.size:
+        raise InputDataError(path, f"image {_indices(zero)} of {n} (0-based) is all zeros: its Poisson rates "
+                                   "cannot be normalised by its largest value")
     return images
+
+
+def _indices(index) -> str:
+    shown = ", ".join(str(int(i)) for i in index[:5])
+    return shown + (f" and {len(index) - 5} more" if len(index) > 5 else "")
+
+
+# Whitened natural scenes (IMAGES.mat): every image has mean 0 (the whitening filter
+# removes it) and a variance of 0.014-0.20. Far outside that, the data are usable but
+# probably not what the model expects.
+CENTRED_MEAN = 0.2            # |mean| / std above this: not centred
+VARIANCE_RANGE = (1e-3, 2.0)  # per-image variance outside: far from whitened scenes
+
+
+def image_warnings(images: np.ndarray, path) -> list[str]:
+    """One-line warnings about valid image stacks that are probably not whitened scenes."""
+    warnings_ = []
+    mean, std = images.mean(axis=(0, 1)), images.std(axis=(0, 1))
+    var = std ** 2
+    advice = ("raw photographs? give their folder with --images DIR, which whitens them as the model "
+              "expects (Olshausen & Field filter)")
+    positive = np.flatnonzero(images.min(axis=(0, 1)) >= 0)
+    if positive.size:
+        return [f"WARNING: {path}: image {_indices(positive)} has no negative values, so its OFF channel stays "
+                f"silent: not whitened scenes ({advice})"]
+    flat = np.flatnonzero(std == 0)
+    if flat.size:
+        warnings_.append(f"WARNING: {path}: image {_indices(flat)} is constant: every input cell of a patch gets "
+                         "the same rate")
+    off = np.flatnonzero((std > 0) & (np.abs(mean) > CENTRED_MEAN * np.where(std > 0, std, 1)))
+    if off.size:
+        warnings_.append(f"WARNING: {path}: image {_indices(off)} is not centred (mean {mean[off[0]]:.3g}, "
+                         f"std {std[off[0]]:.3g}); whitened scenes have mean 0 ({advice})")
+    far = np.flatnonzero((std > 0) & ((var < VARIANCE_RANGE[0]) | (var > VARIANCE_RANGE[1])))
+    if far.size:
+        warnings_.append(f"WARNING: {path}: image {_indices(far)} has variance {var[far[0]]:.3g}, far from that of "
+                         f"the whitened scenes of IMAGES.mat (0.014-0.20); the rates are normalised per image, "
+                         f"so only a missing whitening matters ({advice})")
+    return warnings_
+
+
+def _read_matlab_v73(path: Path):
+    """The IMAGES variable of a MATLAB v7.3 (HDF5) file, in MATLAB's index order."""
+    import h5py
+    try:
+        with h5py.File(path, "r") as f:
+            names = [k for k in f.keys() if not k.startswith("#")]
+            if VARIABLE not in f:
+                raise InputDataError(path, f"variable '{VARIABLE}' not found (variables: {', '.join(names) or 'none'})")
+            node = f[VARIABLE]
+            if not isinstance(node, h5py.Dataset):
+                raise InputDataError(path, f"'{VARIABLE}' is a MATLAB struct or cell, not a numeric array")
+            data = node[()]
+            matlab_class = node.attrs.get("MATLAB_class", b"")
+    except OSError as exc:
+        raise InputDataError(path, f"not a readable MATLAB v7.3 (HDF5) file ({_describe(exc)})") from None
+    if isinstance(matlab_class, bytes):
+        matlab_class = matlab_class.decode(errors="replace")
+    if matlab_class == "logical":
+        data = data.astype(bool)
+    if data.dtype.names and set(data.dtype.names) == {"real", "imag"}:
+        data = data["real"] + 1j * data["imag"]        # how MATLAB stores complex arrays
+    # MATLAB writes column-major arrays; HDF5 readers see the dimensions reversed.
+    return np.asarray(data).T
 
 
 def load_images(path: str | os.PathLike, *, patch_size: int) -> np.ndarray:
     """Read and validate a whitened image stack, float64 (H, W, n).
 
-    *path* is a MATLAB file (v4-v7.2, variable ``IMAGES``) or a ``.npy`` file holding
-    the 3-D array. Any problem raises :class:`InputDataError` naming the file.
-    MATLAB v7.3 (HDF5) files are refused with advice to resave them.
+    *path* is a MATLAB file (v4-v7.2 read by scipy, v7.3/HDF5 by h5py; variable ``IMAGES``)
+    or a ``.npy`` file holding the 3-D array. Any problem raises :class:`InputDataError`
+    naming the file.
     """
     path = Path(path)
     if not path.is_file():
@@ -109,8 +187,7 @@ def load_images(path: str | os.PathLike, *, patch_size: int) -> np.ndarray:
     try:
         contents = scipy.io.loadmat(path)
     except NotImplementedError:   # scipy's answer to HDF5-based v7.3 files
-        raise InputDataError(path, "MATLAB v7.3 (HDF5) file is not supported: resave it in "
-                                   "MATLAB with save(..., '-v7') or as .npy") from None
+        return _validate(_read_matlab_v73(path), path, patch_size)
     except Exception as exc:      # scipy raises many types for garbage/truncated files
         raise InputDataError(path, f"not a readable MATLAB file ({_describe(exc)})") from None
     if VARIABLE not in contents:
@@ -258,7 +335,16 @@ class ImageSource:
     path: str | None          # file or folder read; None for the stand-in
     origin: str               # "file" | "downloaded" | "folder" | "stand-in"
     sha256: str               # sha256_of_array(images)
-    warning: str | None       # set when the data are not the published training set
+    warning: str | None       # set when the data are probably not (or not) the published training set
+
+
+def _checked_file(path: Path, origin: str, patch_size: int, log) -> ImageSource:
+    """A file read with :func:`load_images`; warnings about its content are logged and kept."""
+    images = load_images(path, patch_size=patch_size)
+    warnings_ = image_warnings(images, path)
+    for line in warnings_:
+        log(line)
+    return _source(images, path, origin, "\n".join(warnings_) or None)
 
 
 def _source(images, path, origin, warning=None) -> ImageSource:
@@ -271,7 +357,8 @@ def resolve_images(path: str | os.PathLike | None = None, *, patch_size: int, in
     """Find the training images.
 
     With *path*: a folder is whitened with :func:`whiten_folder`, a file is read with
-    :func:`load_images`; anything else is an error. Without: ``<input_dir>/IMAGES.mat``;
+    :func:`load_images` (warnings about its content, :func:`image_warnings`, go to *log*
+    and ``.warning``); anything else is an error. Without: ``<input_dir>/IMAGES.mat``;
     else a download into that place (if *download*); else the shared read-only copy
     SHARED_IMAGES; else the scikit-image stand-in, with a multi-line warning sent to
     *log* and kept in ``.warning``. A present but invalid file is an error, never
@@ -282,23 +369,23 @@ def resolve_images(path: str | os.PathLike | None = None, *, patch_size: int, in
         if path.is_dir():
             return _source(whiten_folder(path, patch_size=patch_size), path, "folder")
         if path.is_file():
-            return _source(load_images(path, patch_size=patch_size), path, "file")
+            return _checked_file(path, "file", patch_size, log)
         raise InputDataError(path, "no such file or folder")
 
     local = Path(input_dir) / "IMAGES.mat"
     if local.is_file():
-        return _source(load_images(local, patch_size=patch_size), local, "file")
+        return _checked_file(local, "file", patch_size, log)
     if download:
         try:
             download_images(local, patch_size=patch_size)
-            return _source(load_images(local, patch_size=patch_size), local, "downloaded")
+            return _checked_file(local, "downloaded", patch_size, log)
         except InputDataError as exc:
             why = f"download failed: {exc}"
     else:
         why = "download disabled"
     if SHARED_IMAGES.is_file():
         log(f"using the shared copy of the training images: {SHARED_IMAGES} ({why})")
-        return _source(load_images(SHARED_IMAGES, patch_size=patch_size), SHARED_IMAGES, "file")
+        return _checked_file(SHARED_IMAGES, "file", patch_size, log)
 
     warning = "\n".join([
         "WARNING: the training images IMAGES.mat (Olshausen & Field 1996) are not available.",

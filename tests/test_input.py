@@ -12,7 +12,7 @@ import scipy.io
 import skimage.io
 
 from input import images as images_mod
-from input.images import (InputDataError, download_images, load_images, resolve_images,
+from input.images import (InputDataError, download_images, image_warnings, load_images, resolve_images,
                           whiten, whiten_folder)
 from input.patches import PatchSampler, on_off_split, rates_to_ranks, weights_to_onoff
 
@@ -207,7 +207,50 @@ BAD_FILES = {
                "expected a 3-D array"),
     "npy_garbage": (lambda t: (t / "bad.npy").write_bytes(b"\x93NUMPY garbage")
                     and t / "bad.npy", "not a readable .npy file"),
+    "all_zero_image": (lambda t: _savemat(t / "zero.mat", IMAGES=np.dstack([np.ones((20, 20)) * [[1, -1] * 10],
+                                                                          np.zeros((20, 20))])),
+                       "image 1 of 2 (0-based) is all zeros"),
+    "complex": (lambda t: _savemat(t / "complex.mat", IMAGES=np.ones((20, 20, 2)) * (1 + 1j)), "complex values"),
+    "logical": (lambda t: np.save(t / "logical.npy", np.ones((20, 20, 2), bool)) or t / "logical.npy", "logical"),
+    "cell": (lambda t: _savemat(t / "cell.mat", IMAGES=np.array([np.ones((20, 20)), np.ones((20, 20))],
+                                                                  dtype=object)), "not a numeric array"),
+    "struct": (lambda t: _savemat(t / "struct.mat", IMAGES={"a": np.ones((20, 20, 2))}), "not a numeric array"),
+    "colour_stack": (lambda t: _savemat(t / "colour.mat", IMAGES=np.ones((20, 20, 3, 2))), "converted to grey"),
+    "empty": (lambda t: np.save(t / "empty.npy", np.ones((20, 20, 0))) or t / "empty.npy", "no images"),
+    "v73_no_variable": (lambda t: _save_v73(t / "v73_wrong.mat", PICTURES=np.ones((20, 20, 2))),
+                        "variable 'IMAGES' not found (variables: PICTURES)"),
+    "v73_struct": (lambda t: _save_v73(t / "v73_struct.mat", IMAGES={"a": np.ones((20, 20, 2))}),
+                   "MATLAB struct or cell"),
+    "v73_complex": (lambda t: _save_v73(t / "v73_complex.mat", IMAGES=np.ones((20, 20, 2)) * (1 - 2j)),
+                    "complex values"),
 }
+
+
+def _save_v73(path, **variables):
+    """A MATLAB v7.3 file as MATLAB writes it: a 512-byte MATLAB header in the HDF5 user block,
+    each variable a dataset of the transposed (column-major) array with its MATLAB_class; a
+    struct a group; complex numbers a compound of real and imag."""
+    import h5py
+    with h5py.File(path, "w", userblock_size=512) as f:
+        for name, value in variables.items():
+            if isinstance(value, dict):
+                group = f.create_group(name)
+                group.attrs["MATLAB_class"] = np.bytes_("struct")
+                for key, item in value.items():
+                    group.create_dataset(key, data=np.asarray(item).T)
+                continue
+            value = np.asarray(value)
+            if np.iscomplexobj(value):
+                compound = np.empty(value.T.shape, dtype=[("real", "<f8"), ("imag", "<f8")])
+                compound["real"], compound["imag"] = value.T.real, value.T.imag
+                dataset = f.create_dataset(name, data=compound)
+            else:
+                dataset = f.create_dataset(name, data=value.T)
+            dataset.attrs["MATLAB_class"] = np.bytes_("double")
+    header = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Tue Nov 24 09:00:00 2026 HDF5 schema 1.00 ."
+    with open(path, "r+b") as f:
+        f.write(header.ljust(116, b" ") + b"\x00" * 8 + b"\x00\x02" + b"IM")
+    return path
 
 
 @pytest.mark.parametrize("case", sorted(BAD_FILES))
@@ -219,6 +262,38 @@ def test_load_images_errors(tmp_path, case):
     message = str(err.value)
     assert path.name in message and phrase in message
     assert "\n" not in message
+
+
+def test_load_images_matlab_v73(tmp_path):
+    """MATLAB v7.3 (HDF5): read with h5py, back in MATLAB's index order."""
+    stack = np.random.default_rng(3).standard_normal((21, 23, 3))     # H != W != n: order matters
+    path = _save_v73(tmp_path / "v73.mat", IMAGES=stack)
+    assert path.read_bytes()[:10] == b"MATLAB 7.3"
+    with pytest.raises(NotImplementedError):
+        scipy.io.loadmat(path)                       # what scipy says about such a file
+    np.testing.assert_array_equal(load_images(path, patch_size=PS), stack)
+
+
+def test_image_warnings():
+    rng = np.random.default_rng(4)
+    whitened = rng.standard_normal((40, 40, 2)) * 0.3
+    assert image_warnings(whitened, "w.mat") == []
+    photo = rng.integers(0, 256, (40, 40, 2)).astype(float)
+    (line,) = image_warnings(photo, "photo.mat")
+    assert "photo.mat: image 0, 1 has no negative values" in line and "--images DIR" in line
+    shifted = whitened + np.array([0.0, 1.0])        # image 1 not centred
+    (line,) = image_warnings(shifted, "s.mat")
+    assert "image 1 is not centred" in line
+    loud = whitened * np.array([1.0, 100.0])          # image 1: variance ~900
+    (line,) = image_warnings(loud, "l.mat")
+    assert "image 1 has variance" in line and "0.014-0.20" in line
+
+
+def test_resolve_reports_warnings(tmp_path):
+    photo = np.random.default_rng(5).integers(0, 256, (40, 40, 2)).astype(float)
+    logged = []
+    source = resolve_images(_savemat(tmp_path / "photo.mat", IMAGES=photo), patch_size=PS, log=logged.append)
+    assert len(logged) == 1 and "no negative values" in logged[0] and source.warning == logged[0]
 
 
 def test_load_images_valid_mat_and_npy(tmp_path):
@@ -287,7 +362,7 @@ def test_resolve_falls_back_to_stand_in(tmp_path, monkeypatch, download):
 
 def test_resolve_prefers_local_file(tmp_path, monkeypatch):
     monkeypatch.setattr(images_mod, "download_images", None)   # must not be called
-    stack = np.ones((20, 20, 2))
+    stack = np.random.default_rng(6).standard_normal((20, 20, 2))     # whitened-like: no warning
     _savemat(tmp_path / "IMAGES.mat", IMAGES=stack)
     source = resolve_images(input_dir=tmp_path, patch_size=PS)
     assert source.origin == "file" and source.warning is None

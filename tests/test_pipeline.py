@@ -218,6 +218,46 @@ def test_l4_warns_when_a_run_fails_early(seed, status, builds, tmp_path):
         assert "WARNING" not in proc.stderr
 
 
+def test_tensorboard_events_and_figures(builds, tmp_path):
+    """--tensorboard writes events with the documented tags (read back with TensorBoard's own
+    reader); the PNG figures and weight_stats.json are written with or without it."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    out, events = tmp_path / "out", tmp_path / "events"
+    check_ok(train("ann_L4.py", out, builds["L4"], "--tensorboard", events, patches=L4_PATCHES))
+    acc = EventAccumulator(str(events), size_guidance={"scalars": 0, "images": 0, "tensors": 0})
+    acc.Reload()
+    tags = acc.Tags()
+    rates = {"rates/E_mean", "rates/I_mean"} | {f"rates/E_cell_{k}" for k in range(4)}
+    weights = {f"weights/{p}/{s}" for p in ("LGN_E", "LGN_I", "E_I", "I_E", "I_I")
+               for s in ("mean", "std", "fraction_zero", "fraction_max")}
+    assert rates | weights <= set(tags["scalars"])
+    assert set(tags["images"]) == {"fields/LGN_E", "fields/LGN_I"}
+    assert "run/record/text_summary" in tags["tensors"]
+    assert [e.step for e in acc.Scalars("weights/LGN_E/mean")] == list(L4_STEPS)
+    assert [e.step for e in acc.Images("fields/LGN_E")] == list(L4_STEPS)
+    mean24 = acc.Scalars("weights/LGN_E/mean")[-1].value
+    assert mean24 == pytest.approx(load(out / "excitatory/V1weight_24.txt").mean(), rel=1e-6)
+    i_rate = acc.Scalars("rates/I_mean")[-1].value
+    assert i_rate == pytest.approx(np.load(out / "frInh.npy")[-1].mean(), rel=1e-6)
+    stats = json.loads((out / "weight_stats.json").read_text())["snapshots"]
+    assert sorted(map(int, stats)) == list(L4_STEPS)
+    for name in ("rates.png", "weights.png"):
+        assert _is_png(out / "V1Layer" / name), name
+
+
+def test_tensorboard_missing_is_one_line(tmp_path):
+    fake = tmp_path / "fake"
+    fake.mkdir()
+    (fake / "tensorboardX.py").write_text("raise ImportError('not installed')\n")
+    out, build = tmp_path / "out", tmp_path / "build"
+    env = dict(_env(), PYTHONPATH=str(fake))
+    proc = subprocess.run([sys.executable, "ann_L4.py", "--images", str(IMAGES), "--out", str(out), "--build-dir",
+                           str(build), "--patches", "8", "--tensorboard", str(tmp_path / "tb")], cwd=REPO_ROOT,
+                          env=env, capture_output=True, text=True, timeout=ERROR_TIMEOUT)
+    check_refused(proc, "error: --tensorboard: ", "tensorboardX is not installed")
+    assert not out.exists() and not build.exists()
+
+
 # --- 2. reproducibility -----------------------------------------------------------------
 
 def test_same_seed_same_bytes_other_seed_differs(l4_run, builds, tmp_path):
@@ -351,6 +391,12 @@ def _bad_images(kind, tmp):
         return _savemat(tmp / "nan.mat", IMAGES=a), "non-finite"
     if kind == "small":
         return _savemat(tmp / "small.mat", IMAGES=rng.normal(size=(18, 18, 3))), "smaller than the patch"
+    if kind == "all-zero":
+        a = rng.normal(size=(40, 40, 3))
+        a[:, :, 1] = 0.0
+        return _savemat(tmp / "zero.mat", IMAGES=a), "image 1 of 3 (0-based) is all zeros"
+    if kind == "complex":
+        return _savemat(tmp / "complex.mat", IMAGES=rng.normal(size=(40, 40, 3)) * 1j), "complex values"
     raise ValueError(kind)
 
 
@@ -377,7 +423,8 @@ def _refused_run(script, tmp, *args):
     return proc, out, build
 
 
-@pytest.mark.parametrize("kind", ["missing", "garbage", "truncated", "wrong-variable", "2d", "nan", "small"])
+@pytest.mark.parametrize("kind", ["missing", "garbage", "truncated", "wrong-variable", "2d", "nan", "small",
+                                  "all-zero", "complex"])
 def test_bad_images_file(kind, tmp_path):
     path, problem = _bad_images(kind, tmp_path)
     started = time.perf_counter()

@@ -85,6 +85,11 @@ def build_parser(layer) -> argparse.ArgumentParser:
     run.add_argument("--build-dir", default=None, metavar="DIR",
                      help="ANNarchy compile directory (default: build/<layer>-<variant>-j<threads>)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.add_argument("--tensorboard", default=None, metavar="DIR",
+                     help="also write TensorBoard events into DIR: rates at every rate window, weight "
+                          "statistics and receptive fields at every snapshot, the run record at the end "
+                          "(view with: tensorboard --logdir DIR). The same figures are PNGs in the output "
+                          "folder (V1Layer/, V2Layer/) in any case")
     if layer.frozen_from is not None:
         l4 = parser.add_argument_group("layer 4 input")
         l4.add_argument("--l4", default=None, metavar="DIR",
@@ -246,6 +251,12 @@ def _run(layer, args) -> int:
             frozen = load_snapshot(layer.frozen_from, Path(args.l4), args.l4_step)
         except SnapshotError as exc:
             raise UsageError(str(exc))
+    if args.tensorboard:
+        from training.monitor import TensorBoardMissing, check_tensorboard
+        try:
+            check_tensorboard()
+        except TensorBoardMissing as exc:
+            raise UsageError(str(exc))
     resume_state = None
     if recorded is None:
         try:
@@ -308,12 +319,15 @@ def _run(layer, args) -> int:
         metadata["resumed"] = list(recorded.get("resumed", [])) + [
             {"at_patch": trainer.patch, "time": now(), "command": args.command}]
         print(f"resuming {out_dir} at patch {trainer.patch} of {schedule.n_patches}", file=sys.stderr)
+    from training.monitor import RunMonitor
+    trainer.monitor = RunMonitor(layer, out_dir, tensorboard=args.tensorboard, start_patch=trainer.patch)
 
     # 3. training; an OS error (full disk, ...) keeps what a resume needs and nothing half-written
     try:
         files.save_json(out_dir / "run.json", dict(metadata, status="running"))
         timing = trainer.run()
     except Interrupted as stop:
+        trainer.monitor.close()
         metadata.update(status="interrupted", interrupted_at_patch=stop.patch)
         files.save_json(out_dir / "run.json", metadata)
         print(f"\n{stop}: checkpoint {stop.path} written; continue with: "
@@ -332,9 +346,7 @@ def _run(layer, args) -> int:
     metadata.update(timing, status="complete", finished=now())
     metadata.pop("interrupted_at_patch", None)
     files.save_json(out_dir / "run.json", metadata)
-    if layer.name == "L4":
-        from training.plots import plot_rates
-        plot_rates(out_dir)
+    trainer.monitor.finish(metadata)
     print(f"{layer.name}: {schedule.n_patches} patches, model time {timing['model_time_s']:.1f} s, "
           f"wall time {timing['wall_time_s']:.1f} s, model/wall {timing['model_per_wall']:.2f}; "
           f"outputs in {out_dir}")

@@ -1,38 +1,175 @@
-"""Figures of a training run: firing rates over training (``frExc.npy``, ``frInh.npy``)."""
+"""Figures of a training run, written while it trains: firing rates and weight statistics.
+
+* ``<plots>/rates.png``: four E cells' rates and the population means per rate window
+  (``frExc.npy``, ``frInh.npy``);
+* ``<plots>/weights.png``: per plastic projection, the mean and standard deviation of its
+  weights and the fractions at 0 and at the upper bound, at every snapshot
+  (``weight_stats.json``).
+
+``<plots>`` is ``V1Layer/`` for layer 4 and ``V2Layer/`` for layer 2/3. Both are redrawn at
+every snapshot, so a user can watch a run without TensorBoard.
+``python -m training.plots RUN`` redraws them for a finished (or an older) run, computing
+the weight statistics from the snapshot files where ``weight_stats.json`` is missing.
+"""
 from __future__ import annotations
 
+import argparse
+import json
+import math
+import sys
 from pathlib import Path
 
 import numpy as np
 
 from models import parameters as P
-from training.files import atomic_write
+from training.files import atomic_write, save_json
+
+STATS_FILE = "weight_stats.json"
+FONT = 11
 
 
-def plot_rates(out_dir, cells=(0, 1, 2, 3)) -> Path:
-    """Rates of four E cells and the population means over training -> V1Layer/rates.png."""
+def plot_folder(out_dir, layer) -> Path:
+    return Path(out_dir) / ("V1Layer" if layer.frozen_from is None else "V2Layer")
+
+
+def upper_bound(spec) -> float:
+    """wMax of a Clopath projection, hMax of a Vogels one."""
+    return getattr(spec.rule, "wMax", None) or spec.rule.hMax
+
+
+def weight_statistics(weights: np.ndarray, w_max: float) -> dict:
+    """mean, std and the fractions of weights at 0 and at the upper bound."""
+    w = np.asarray(weights, dtype=np.float64)
+    return {"mean": float(w.mean()), "std": float(w.std()), "fraction_zero": float(np.mean(w <= 0.0)),
+            "fraction_max": float(np.mean(w >= w_max)), "w_max": float(w_max)}
+
+
+def grid_shape(n: int) -> tuple[int, int]:
+    """Near-square grid for n panels: rows = ceil(sqrt(n)), cols = ceil(n / rows)."""
+    rows = max(1, math.ceil(math.sqrt(n)))
+    return rows, max(1, math.ceil(n / rows))
+
+
+def mosaic(fields: np.ndarray, rows: int, cols: int, gap=np.nan) -> np.ndarray:
+    """Tile (n, h, w) fields into one image with one-pixel gaps (value *gap*)."""
+    n, h, w = fields.shape
+    image = np.full((rows * (h + 1) - 1, cols * (w + 1) - 1), gap)
+    for i in range(n):
+        r, c = divmod(i, cols)
+        image[r * (h + 1):r * (h + 1) + h, c * (w + 1):c * (w + 1) + w] = fields[i]
+    return image
+
+
+def field_image(lgn_weights: np.ndarray) -> np.ndarray:
+    """ON - OFF fields of LGN weights as one grey mosaic in [0, 1] (0.5 = zero; gaps 0.5)."""
+    n, n_lgn = lgn_weights.shape
+    side = math.isqrt(n_lgn // 2)
+    fields = lgn_weights.reshape(n, side, side, 2) @ np.array([1.0, -1.0])
+    m = float(np.max(np.abs(fields))) or 1.0
+    return mosaic(0.5 + 0.5 * fields / m, *grid_shape(n), gap=0.5)
+
+
+def _figure(rows, cols, size):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    plt.rcParams.update({"font.size": FONT, "axes.spines.top": False, "axes.spines.right": False})
+    return plt, plt.subplots(rows, cols, figsize=size, layout="constrained", squeeze=False)
 
-    out_dir = Path(out_dir)
-    exc = np.load(out_dir / "frExc.npy")
-    inh = np.load(out_dir / "frInh.npy")
-    patches = (np.arange(len(exc)) + 1) * P.RATE_WINDOW
-    fig, (ax_cells, ax_mean) = plt.subplots(2, 1, figsize=(8, 6), sharex=True, constrained_layout=True)
-    for c in cells:
-        if c < exc.shape[1]:
-            ax_cells.plot(patches, exc[:, c], lw=1, label=f"E cell {c}")
-    ax_cells.set_ylabel("rate (Hz)")
-    ax_cells.set_title(f"Firing rates over training (windows of {P.RATE_WINDOW} patches)")
-    ax_cells.legend(frameon=False, ncols=4, fontsize=9)
-    ax_mean.plot(patches, exc.mean(axis=1), color="tab:red", label="E mean")
-    ax_mean.plot(patches, inh.mean(axis=1), color="tab:blue", label="I mean")
-    ax_mean.set_xlabel("patches presented")
-    ax_mean.set_ylabel("rate (Hz)")
-    ax_mean.legend(frameon=False)
-    path = out_dir / "V1Layer" / "rates.png"
+
+def _save(plt, fig, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=120))
     plt.close(fig)
     return path
+
+
+def plot_rates(out_dir, layer, cells=(0, 1, 2, 3)) -> Path:
+    """Rates of four E cells and the population means over training -> <plots>/rates.png."""
+    out_dir = Path(out_dir)
+    exc, inh = np.load(out_dir / "frExc.npy"), np.load(out_dir / "frInh.npy")
+    e_name, i_name = layer.rate_populations
+    patches = (np.arange(len(exc)) + 1) * P.RATE_WINDOW
+    plt, (fig, axes) = _figure(2, 1, (8, 6))
+    ax_cells, ax_mean = axes[0, 0], axes[1, 0]
+    for c in cells:
+        if c < exc.shape[1]:
+            ax_cells.plot(patches, exc[:, c], lw=1, label=f"{e_name} cell {c}")
+    ax_cells.set_ylabel("rate (Hz)")
+    ax_cells.set_title(f"Firing rates over training (windows of {P.RATE_WINDOW} patches)")
+    ax_cells.legend(frameon=False, ncols=4, fontsize=9)
+    ax_mean.plot(patches, exc.mean(axis=1), color="tab:red", label=f"{e_name} mean")
+    ax_mean.plot(patches, inh.mean(axis=1), color="tab:blue", label=f"{i_name} mean")
+    ax_mean.set_xlabel("patches presented")
+    ax_mean.set_ylabel("rate (Hz)")
+    ax_mean.legend(frameon=False)
+    return _save(plt, fig, plot_folder(out_dir, layer) / "rates.png")
+
+
+def load_statistics(out_dir) -> dict:
+    """step -> projection -> statistics, from ``weight_stats.json`` (empty if absent)."""
+    path = Path(out_dir) / STATS_FILE
+    if not path.is_file():
+        return {}
+    return {int(step): stats for step, stats in json.loads(path.read_text())["snapshots"].items()}
+
+
+def save_statistics(out_dir, stats: dict) -> None:
+    save_json(Path(out_dir) / STATS_FILE, {"snapshots": {str(k): stats[k] for k in sorted(stats)}})
+
+
+def plot_weights(out_dir, layer, stats: dict) -> Path:
+    """Weight statistics of every plastic projection over training -> <plots>/weights.png."""
+    steps = sorted(stats)
+    names = [s.name for s in layer.plastic]
+    plt, (fig, axes) = _figure(2, len(names), (3.3 * len(names), 6.0))
+    x = np.array(steps, dtype=float)
+    unit, scale = ("thousands of patches", 1e-3) if x.max(initial=0) >= 10_000 else ("patches", 1.0)
+    for k, name in enumerate(names):
+        mean = np.array([stats[s][name]["mean"] for s in steps])
+        std = np.array([stats[s][name]["std"] for s in steps])
+        w_max = stats[steps[0]][name]["w_max"]
+        top, bottom = axes[0, k], axes[1, k]
+        top.plot(x * scale, mean, "o-", ms=3, color="tab:purple")
+        top.fill_between(x * scale, mean - std, mean + std, color="tab:purple", alpha=0.2, lw=0)
+        top.set_title(name.replace("_", "→"))
+        top.set_ylim(bottom=0)
+        bottom.plot(x * scale, [stats[s][name]["fraction_zero"] for s in steps], "o-", ms=3, color="0.3",
+                    label="at 0")
+        bottom.plot(x * scale, [stats[s][name]["fraction_max"] for s in steps], "o-", ms=3, color="tab:orange",
+                    label=f"at the bound ({w_max:g})")
+        bottom.set_ylim(-0.02, 1.02)
+        bottom.set_xlabel(unit)
+        bottom.legend(frameon=False, fontsize=8)
+    axes[0, 0].set_ylabel("weight: mean ± std")
+    axes[1, 0].set_ylabel("fraction of synapses")
+    fig.suptitle(f"{layer.name}: weights over training ({len(steps)} snapshots)")
+    return _save(plt, fig, plot_folder(out_dir, layer) / "weights.png")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training.plots",
+                                     description="Redraw rates.png and weights.png of a training run.")
+    parser.add_argument("run", help="output folder of a layer-4 or layer-2/3 run")
+    args = parser.parse_args(argv)
+    from training.snapshots import SnapshotError, layer_of, load_snapshot, complete_steps
+    out = Path(args.run)
+    try:
+        layer = layer_of(out)
+        stats = load_statistics(out)
+        for step in complete_steps(out, layer):
+            if step not in stats:
+                weights = load_snapshot(layer, out, step).weights
+                stats[step] = {s.name: weight_statistics(weights[s.name], upper_bound(s)) for s in layer.plastic}
+    except SnapshotError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    save_statistics(out, stats)
+    print(plot_weights(out, layer, stats))
+    if (out / "frExc.npy").is_file():
+        print(plot_rates(out, layer))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

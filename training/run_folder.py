@@ -8,7 +8,8 @@ from pathlib import Path
 from training import checkpoint
 from training.snapshots import snapshot_steps
 
-RUN_FILES = ("run.json", "frExc.npy", "frInh.npy")
+RUN_FILES = ("run.json", "frExc.npy", "frInh.npy", "weight_stats.json", "profile_sections.json")
+PLOT_FOLDERS = ("V1Layer", "V2Layer")
 
 
 class OutputFolderError(Exception):
@@ -53,7 +54,10 @@ def discard(out_dir: Path, layer, extra_files=()) -> None:
     checkpoint.clear(out_dir)
     for name in RUN_FILES + tuple(extra_files):
         (out_dir / name).unlink(missing_ok=True)
-    folders = {checkpoint.folder(out_dir)}
+    folders = {checkpoint.folder(out_dir)} | {out_dir / name for name in PLOT_FOLDERS}
+    for name in PLOT_FOLDERS:
+        for png in ("rates.png", "weights.png"):
+            (out_dir / name / png).unlink(missing_ok=True)
     for rel in layer.snapshot_shapes():
         sub, stem = os.path.split(rel)
         folders.add(out_dir / sub)

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from models.layers import LAYER4, LAYER23, LayerSpec
-from models.parameters import projection_shape
+from models.parameters import DT, projection_shape
 
 _STEP = re.compile(r"_(\d+)\.txt$")
 
@@ -114,7 +114,11 @@ def load_delays(layer: LayerSpec, folder) -> dict:
         path = Path(folder) / sub / filename
         if not path.exists():
             raise SnapshotError(f"{path}: delay file missing (needed to rebuild the {layer.name} network)")
-        delays[name] = read_matrix(path, projection_shape(layer.spec(name)), non_negative=True)
+        matrix = read_matrix(path, projection_shape(layer.spec(name)))
+        steps = matrix / DT
+        if np.any(steps < 1) or np.any(np.abs(steps - np.rint(steps)) > 1e-9):
+            raise SnapshotError(f"{path}: delays must be whole multiples of the {DT:g}-ms step, at least one step")
+        delays[name] = matrix
     return delays
 
 

@@ -128,7 +128,7 @@ class _StopOnSignal:
 
 class Trainer:
     def __init__(self, layer: LayerSpec, network, sampler, schedule: Schedule, out_dir, *,
-                 progress: bool = True, checkpoint_meta: dict | None = None, on_health=None):
+                 progress: bool = True, checkpoint_meta: dict | None = None, on_health=None, monitor=None):
         self.layer = layer
         self.network = network
         self.sampler = sampler
@@ -140,6 +140,7 @@ class Trainer:
         self.checks_health = "LGN_E" in {spec.name for spec in layer.plastic}
         self.on_health = on_health
         self.health = None
+        self.monitor = monitor            # training.monitor.RunMonitor: statistics, PNGs, TensorBoard
         self.patch = 0
         self.wall_before = 0.0           # wall time of earlier segments of a resumed run
         # What a checkpoint must match to be resumed into this trainer (run identity).
@@ -147,9 +148,13 @@ class Trainer:
 
     # -- outputs ----------------------------------------------------------------
     def write_snapshot(self, step: int) -> None:
-        for spec in self.layer.plastic:
-            files.save_matrix_txt(self.layer.snapshot_path(self.out_dir, spec.name, step),
-                               self.network.weights(spec.name))
+        """The weight files of snapshot *step* and the rates so far; then the monitor's figures."""
+        weights = {spec.name: self.network.weights(spec.name) for spec in self.layer.plastic}
+        for name, matrix in weights.items():
+            files.save_matrix_txt(self.layer.snapshot_path(self.out_dir, name, step), matrix)
+        self.write_rates()
+        if self.monitor is not None:
+            self.monitor.snapshot(step, weights, rates_written=True)
 
     def write_delays(self) -> None:
         for name, (sub, filename) in self.layer.delay_files.items():
@@ -252,7 +257,6 @@ class Trainer:
                     self.balance()
                 if self.patch in snapshots:
                     self.write_snapshot(self.patch)
-                    self.write_rates()
                 end = self._block_end(snapshots)
                 self.network.present_many(self.sampler.sample_many(end - self.patch))
                 windows_before = len(self.rates.rows[exc])
@@ -260,14 +264,18 @@ class Trainer:
                 bar.update(end - self.patch)
                 self.patch = end
                 if len(self.rates.rows[exc]) != windows_before:
+                    if self.monitor is not None:
+                        self.monitor.rate_window(self.patch, self.rates.rows[exc][-1], self.rates.rows[inh][-1])
                     r_e, r_i = self.rates.latest_means()
                     bar.set_postfix_str(f"{exc} {r_e:5.2f} Hz  {inh} {r_i:5.2f} Hz", refresh=False)
                 if self.checks_health and self.patch == health.CHECK_PATCH:
                     self.check_health(bar)
             bar.close()
-            self.rates.close_window()
+            windows_before = len(self.rates.rows[exc])
+            self.rates.close_window()           # the last, partial window
+            if self.monitor is not None and len(self.rates.rows[exc]) != windows_before:
+                self.monitor.rate_window(self.patch, self.rates.rows[exc][-1], self.rates.rows[inh][-1])
             self.write_snapshot(self.patch)
-            self.write_rates()
             self.write_checkpoint(wall())
         wall_s = wall()
         model_s = self.schedule.n_patches * P.PRESENTATION_MS / 1000.0
