@@ -220,15 +220,28 @@ def whiten(image: np.ndarray, f0_fraction: float = F0_FRACTION) -> np.ndarray:
     if image.ndim != 2:
         raise ValueError(f"whiten expects a 2-D greyscale image, got shape {image.shape}")
     image = _centre_square(image)
-    n = image.shape[0]
-    f = np.fft.fftfreq(n) * n                           # cycles/image, FFT (unshifted) order
-    rho = np.hypot(f[:, None], f[None, :])
-    filt = rho * np.exp(-(rho / (f0_fraction * n)) ** 4)
-    white = np.real(np.fft.ifft2(np.fft.fft2(image) * filt))
+    white = whiten_unscaled(image, f0_fraction)
     std = white.std()
     if not std > 0:
         raise ValueError("image has no contrast to whiten (constant after filtering)")
     return white * (np.sqrt(WHITENED_VARIANCE) / std)
+
+
+def whitening_filter(n: int, f0_fraction: float = F0_FRACTION) -> np.ndarray:
+    """Olshausen & Field's filter ``f * exp(-(f / f0)**4)`` on the (n, n) FFT grid (unshifted
+    order), f the radial frequency in cycles/image and f0 = f0_fraction * n."""
+    f = np.fft.fftfreq(n) * n
+    rho = np.hypot(f[:, None], f[None, :])
+    return rho * np.exp(-(rho / (f0_fraction * n)) ** 4)
+
+
+def whiten_unscaled(images: np.ndarray, f0_fraction: float = F0_FRACTION) -> np.ndarray:
+    """Square images (..., n, n) filtered with :func:`whitening_filter`, not rescaled."""
+    images = np.asarray(images, dtype=np.float64)
+    n = images.shape[-1]
+    if images.shape[-2] != n:
+        raise ValueError(f"whitening needs square images, got {images.shape[-2:]}")
+    return np.real(np.fft.ifft2(np.fft.fft2(images) * whitening_filter(n, f0_fraction)))
 
 
 def _to_grey(image: np.ndarray) -> np.ndarray:

@@ -121,7 +121,7 @@ class V1Network:
         geometry = (P.PATCH_SIZE, P.PATCH_SIZE, 2)
         self.pops = {
             "P": self.net.create(PatchPoissonPopulation(geometry=geometry)),
-            "LGN": self.net.create(geometry=geometry, neuron=LGN_RELAY.annarchy(), name="LGN"),
+            "LGN": self.net.create(VectorisedPopulation(geometry=geometry, neuron=LGN_RELAY.annarchy(), name="LGN")),
         }
         for name, size in populations.items():
             # ANNarchy's AdEx code with exp() in a loop of its own: vectorised, same values
@@ -148,7 +148,27 @@ class V1Network:
         # C++ accessors for the simulation state (checkpoints); no effect on the run.
         add_state_access(self.pops, self.projs, rng_population="P")
         compile_network(self.net, self.build_dir, annarchy_flags=self._annarchy_flags, profile=self._profile)
+        for pop in self.pops.values():
+            if hasattr(pop.cyInstance, "save_initial"):
+                pop.cyInstance.save_initial()
         return self
+
+    def reset_to_initial(self, seed: int) -> None:
+        """The state of a fresh network (every neuron variable at its initial value, no spike
+        in flight), weights unchanged, and the Poisson generator seeded with *seed*: the start
+        of one independent presentation (the evaluation protocol)."""
+        for pop in self.pops.values():
+            pop.cyInstance.restore_initial()
+        for proj in self.projs.values():
+            if hasattr(proj.cyInstance, "clear_delayed_spikes"):
+                proj.cyInstance.clear_delayed_spikes()
+            if hasattr(proj, "get_rule_state"):
+                raise RuntimeError(f"{proj.name}: reset_to_initial is for networks without plasticity")
+        self.reseed(seed)
+
+    def reseed(self, seed: int) -> None:
+        """Seed the Poisson input's generators (ANNarchy's; one per thread) with *seed*."""
+        self.pops["P"].cyInstance.reseed(int(seed) % 2**32)
 
     # -- state access ---------------------------------------------------------------
     def weights(self, name) -> np.ndarray:

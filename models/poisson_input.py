@@ -36,7 +36,8 @@ _CPP = Path(__file__).resolve().parent / "cpp"
 _DECLARE = (_CPP / "poisson_queue.hpp").read_text()
 _UPDATE_ST = (_CPP / "poisson_update_st.inc").read_text()
 _UPDATE_OMP = (_CPP / "poisson_update_omp.inc").read_text()
-_FUNCTIONS = ("queue_rates", "queued_patches_left", "fp_begin", "fp_end")   # bodies in poisson_queue.hpp
+_FUNCTIONS = ("queue_rates", "queued_patches_left", "fp_begin", "fp_end", "restore_initial",
+              "reseed")                                              # bodies in poisson_queue.hpp
 
 
 class PatchPoissonPopulation(ann.PoissonPopulation):

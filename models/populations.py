@@ -70,12 +70,35 @@ def hoist_exp(update_code: str, size: int, parallel: bool) -> tuple[str, str]:
     return code, "\n".join(declarations) + "\n"
 
 
+def initial_state_code(pop) -> str:
+    """C++ members ``save_initial()`` / ``restore_initial()``: a copy of every per-neuron
+    variable, taken before the first step, and its restoration with no spike in the last
+    step or in flight (the state of a fresh network, for presentations that must not see
+    each other; ``models.network.V1Network.reset_to_initial``)."""
+    names = [v["name"] for v in pop.neuron_type.description["variables"] if v["locality"] == "local"]
+    ctypes = {v["name"]: v["ctype"] for v in pop.neuron_type.description["variables"]}
+    members = "".join(f"std::vector<{ctypes[n]}> _initial_{n};\n" for n in names)
+    save = "".join(f"    _initial_{n} = {n};\n" for n in names)
+    restore = "".join(f"    {n} = _initial_{n};\n" for n in names)
+    if pop.max_delay > 1:          # ANNarchy's queues of delayed spikes and variables
+        restore += "    for (auto &v : _delayed_spike) v.clear();\n"
+        restore += "".join(f"    for (auto &v : _delayed_{n}) v = _initial_{n};\n" for n in pop.delayed_variables)
+    return (members + "void save_initial() {\n" + save + "}\n"
+            "void restore_initial() {\n" + restore +
+            "    spiked.clear();\n    std::fill(last_spike.begin(), last_spike.end(), -10000L);\n}\n")
+
+
+INITIAL_STATE_FUNCTIONS = ("save_initial", "restore_initial")
+
+
 class VectorisedPopulation(SpecificPopulation):
     """A population of any spiking neuron type, updated by ANNarchy's own code with
-    ``exp()`` evaluated in a loop of its own (see the module docstring)."""
+    ``exp()`` evaluated in a loop of its own (see the module docstring), and able to go
+    back to its initial state (``save_initial``/``restore_initial``)."""
 
     def __init__(self, geometry, neuron, name=None, copied=False, net_id=0):
         super().__init__(geometry, neuron, name=name, copied=copied, net_id=net_id)
+        self.neuron_type.description["functions"] += [{"name": n, "cpp": ""} for n in INITIAL_STATE_FUNCTIONS]
 
     def _copy(self, net_id=None):
         return VectorisedPopulation(self.geometry, self.neuron_type, name=self.name, copied=True,
@@ -86,7 +109,7 @@ class VectorisedPopulation(SpecificPopulation):
         code, declarations = hoist_exp(generator(None, self.net_id)._update_spiking_neuron(self), self.size,
                                        parallel)
         self._specific_template["update_variables"] = code
-        self._specific_template["declare_additional"] = declarations
+        self._specific_template["declare_additional"] = declarations + initial_state_code(self)
 
     def _generate_st(self):
         self._install(SingleThreadGenerator, parallel=False)

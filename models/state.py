@@ -102,6 +102,8 @@ def _proj_accessors(proj) -> list[dict]:
         _fn("ckpt_set_delayed_spikes",
             "void ckpt_set_delayed_spikes(std::vector<std::vector<std::vector<int>>> v) { _delayed_spikes = v; }"),
         _fn("ckpt_get_idx_delay", "int ckpt_get_idx_delay() { return idx_delay; }"),
+        _fn("clear_delayed_spikes", "void clear_delayed_spikes() "
+                                    "{ for (auto &slot : _delayed_spikes) for (auto &row : slot) row.clear(); }"),
         _fn("ckpt_set_idx_delay", "void ckpt_set_idx_delay(int v) { idx_delay = v; }"),
     ]
 

@@ -36,6 +36,10 @@ void queue_rates(std::vector<double> flat, int n_patches, int steps_per_patch) {
     _queue_next_t = t;      // the first patch starts with the next step
 }
 int queued_patches_left() { return _queue_left; }
+// A fresh start for an independent presentation: no spike of the last step, and every
+// thread's generator (ANNarchy's global rng) seeded from the presentation's seed.
+void restore_initial() { spiked.clear(); std::fill(last_spike.begin(), last_spike.end(), -10000L); }
+void reseed(unsigned int seed) { for (size_t k = 0; k < rng.size(); k++) rng[k].seed(seed + (unsigned int)k); }
 // Called from the Python thread around simulate(): the calling thread's mode.
 unsigned int fp_begin() { unsigned int m = fp_get_mode(); fp_flush_subnormals(); return m; }
 void fp_end(unsigned int mode) { fp_set_mode(mode); }

@@ -1,0 +1,333 @@
+"""``python evaluate.py``: how well a linear classifier reads object identity from the trained
+layer 4 (and layer 2/3), against the whitened pixels and the untrained network.
+
+Teichmann, Larisch & Hamker (2021) evaluate the model this way (MODEL_SPEC 8): images are
+whitened and cut into corner crops, every crop is shown to the frozen network 10 times
+for 125 ms from its initial state, the mean rates of every cell are the features, and a
+linear SVM (LinearSVC, C = 1, one-vs-rest) is trained on the training split and scored on
+the test split. Everything is checked before anything is written; the features are
+cached (``features.npz``, keyed by data, protocol and weights), so refitting or another C
+does not simulate again. The presentations run in worker processes: a local Dask cluster
+with one worker per core, or ``--scheduler ADDRESS`` (an existing Dask cluster); the
+features are the same for any number of workers.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import hashlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from evaluation.datasets import DATASETS, DatasetError, load_dataset
+from evaluation.protocol import Protocol
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CHUNK_IMAGES = 8                 # images per task
+CACHE = "features.npz"
+
+
+class UsageError(Exception):
+    """A problem with the command line or an input: one line, exit 2."""
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer")
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number")
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        self.exit(2, f"error: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="evaluate.py", description=__doc__.split("\n\n")[0].replace("``", ""),
+                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                     epilog="Outputs in OUT/DATASET/: metrics.json, report.md, accuracy.png, confusion.png, "
+                            "features.npz. Data sets: " + ", ".join(DATASETS) + " (see evaluation/datasets.py "
+                            "for the files --data expects).")
+    parser.add_argument("--dataset", choices=DATASETS, default="digits",
+                        help="image data set (default: digits, bundled with scikit-learn, works offline)")
+    parser.add_argument("--data", default=None, metavar="DIR", help="a local copy of the data set, in its own format")
+    parser.add_argument("--l4", default="output_L4", metavar="DIR", help="trained layer-4 run (default: output_L4)")
+    parser.add_argument("--l4-step", type=int, default=None, metavar="N", help="layer-4 snapshot (default: latest)")
+    parser.add_argument("--l23", default=None, metavar="DIR",
+                        help="also layer 2/3: a trained layer-2/3 run (its layer 4 is the one it was trained on)")
+    parser.add_argument("--l23-step", type=int, default=None, metavar="N", help="layer-2/3 snapshot (default: latest)")
+    parser.add_argument("--limit", type=_positive_int, default=None, metavar="N",
+                        help="only the first N images of each split")
+    parser.add_argument("--repeats", type=_positive_int, default=10, metavar="R",
+                        help="presentations of every crop (default: 10)")
+    parser.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the Poisson input (default: 0)")
+    parser.add_argument("--C", type=_positive_float, default=1.0, help="LinearSVC regularisation (default: 1)")
+    parser.add_argument("--no-delays", action="store_true",
+                        help="layer 2/3 without its axonal delays, as the published evaluation")
+    parser.add_argument("--no-reset", action="store_true",
+                        help="present crops back to back without putting the network back to its initial state")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_positive_int, default=None, metavar="N",
+                       help="local worker processes (default: one per core)")
+    where.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="an existing Dask scheduler (e.g. tcp://host:8786); its workers need this package "
+                            "(start them in its folder)")
+    parser.add_argument("--out", default="evaluation", metavar="DIR", help="output folder (default: evaluation)")
+    parser.add_argument("--build-root", default=None, metavar="DIR",
+                        help="where each worker compiles its network (default: build/ here; with --scheduler "
+                             "~/.cache/v1-model/build on each worker)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    args.command = ["evaluate.py"] + (list(argv) if argv is not None else sys.argv[1:])
+    from training.snapshots import SnapshotError
+    try:
+        return run(args)
+    except (UsageError, DatasetError, SnapshotError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+# -- models --------------------------------------------------------------------------------------
+def model_specs(args) -> dict:
+    """The trained and the untrained (snapshot 0) network to evaluate, every file checked."""
+    from training.snapshots import load_trained
+    if args.l23:
+        trained = load_trained(args.l23, args.l23_step)
+        l4 = trained.l4
+        if args.l4_step is not None and args.l4_step != l4.step:
+            raise UsageError(f"--l4-step {args.l4_step}: the layer-2/3 run {args.l23} was trained on layer-4 "
+                             f"step {l4.step} (leave --l4 and --l4-step out with --l23)")
+        untrained = load_trained(args.l23, 0, l4_dir=l4.folder, l4_step=0)
+        pops = ["E", "I", "E2", "I2"]
+        specs = {"trained": dict(run=str(Path(args.l23)), step=trained.snapshot.step, l4=str(l4.folder), l4_step=l4.step),
+                 "untrained": dict(run=str(Path(args.l23)), step=0, l4=str(l4.folder), l4_step=0)}
+        loaded = {"trained": trained, "untrained": untrained}
+    else:
+        trained = load_trained(args.l4, args.l4_step)
+        if trained.layer.frozen_from is not None:
+            raise UsageError(f"{args.l4}: a layer-2/3 run; give it with --l23")
+        untrained = load_trained(args.l4, 0)
+        pops = ["E", "I"]
+        specs = {"trained": dict(run=str(Path(args.l4)), step=trained.snapshot.step),
+                 "untrained": dict(run=str(Path(args.l4)), step=0)}
+        loaded = {"trained": trained, "untrained": untrained}
+    for name, spec in specs.items():
+        spec.update(populations=pops, delays=not args.no_delays,
+                    build_root=args.build_root or ("~/.cache/v1-model/build" if args.scheduler else str(REPO_ROOT / "build")))
+        spec["weights_sha256"] = _weights_hash(loaded[name])
+    return specs
+
+
+def _weights_hash(trained) -> str:
+    h = hashlib.sha256()
+    for name in sorted(trained.weights):
+        h.update(name.encode())
+        h.update(np.ascontiguousarray(trained.weights[name]).tobytes())
+    for name in sorted(trained.delays or {}):
+        h.update(np.ascontiguousarray(trained.delays[name]).tobytes())
+    return h.hexdigest()
+
+
+# -- simulation ------------------------------------------------------------------------------------
+def _client(args):
+    import logging
+    from distributed import Client, LocalCluster
+    if args.scheduler:
+        return Client(args.scheduler, timeout="30s"), None
+    workers = args.workers or len(os.sched_getaffinity(0))
+    # worker processes find this package and run single-threaded
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
+    os.environ["OMP_NUM_THREADS"] = "1"
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                           silence_logs=logging.ERROR)
+    return Client(cluster), cluster
+
+
+def simulate(args, specs: dict, rates: dict, protocol: Protocol, todo) -> dict:
+    """Features of every (model, split) in *todo*: model -> split -> pop -> (n, crops, cells)."""
+    from distributed import as_completed
+    from tqdm import tqdm
+    from evaluation.simulate import features
+
+    client, cluster = _client(args)
+    n_crops = next(iter(rates.values())).shape[1]
+    futures, sizes = {}, {}
+    try:
+        for model, split in todo:
+            split_id = 0 if split == "train" else 1
+            for start in range(0, len(rates[split]), CHUNK_IMAGES):
+                stop = min(start + CHUNK_IMAGES, len(rates[split]))
+                future = client.submit(features, specs[model], rates[split][start:stop], np.arange(start, stop),
+                                       split_id, args.seed, protocol, pure=False)
+                futures[future] = (model, split, start)
+                sizes[future] = (stop - start) * n_crops * protocol.repeats
+        parts, busy = {}, 0.0
+        with tqdm(total=sum(sizes.values()), unit="pres", disable=args.no_progress, file=sys.stderr,
+                  dynamic_ncols=True, desc="presentations") as bar:
+            for future in as_completed(futures):
+                parts[futures[future]] = result = future.result()
+                busy += result.pop("busy_s")
+                bar.update(sizes[future])
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    out = {}
+    for model, split in todo:
+        starts = sorted(s for (m, sp, s) in parts if m == model and sp == split)
+        out.setdefault(model, {})[split] = {pop: np.concatenate([parts[(model, split, s)][pop] for s in starts])
+                                            for pop in specs[model]["populations"]}
+    return out, busy
+
+
+# -- cache -------------------------------------------------------------------------------------------
+def cache_key(dataset, protocol: Protocol, spec: dict, seed: int) -> str:
+    h = hashlib.sha256()
+    for array in (dataset.train_images, dataset.train_labels, dataset.test_images, dataset.test_labels):
+        h.update(np.ascontiguousarray(array).tobytes())
+    settings = dict(protocol.record(), seed=seed, **{k: v for k, v in spec.items() if k != "build_root"})
+    settings.pop("C")                           # the classifier does not change the features
+    h.update(json.dumps(settings, sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def load_cache(path: Path, keys: dict) -> dict:
+    """Cached features whose key matches: model -> split -> pop -> array."""
+    if not path.is_file():
+        return {}
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+    except (OSError, ValueError):
+        return {}
+    found = {}
+    for model, key in keys.items():
+        if str(arrays.get(f"{model}/key", "")) != key:
+            continue
+        for name, array in arrays.items():
+            parts = name.split("/")
+            if parts[0] == model and len(parts) == 3:
+                found.setdefault(model, {}).setdefault(parts[1], {})[parts[2]] = array
+    return found
+
+
+def save_cache(path: Path, keys: dict, feats: dict) -> None:
+    from training.files import atomic_write
+    arrays = {f"{model}/key": np.array(key) for model, key in keys.items()}
+    for model, splits in feats.items():
+        for split, pops in splits.items():
+            for pop, array in pops.items():
+                arrays[f"{model}/{split}/{pop}"] = array
+    atomic_write(path, lambda f: np.savez_compressed(f, **arrays))
+
+
+# -- the run ----------------------------------------------------------------------------------------------
+def run(args) -> int:
+    from evaluation.classify import classify, feature_matrix
+    from evaluation.protocol import crop_offsets, crop_rates, to_grey, whiten_split
+    from evaluation.report import write_report
+
+    protocol = Protocol(repeats=args.repeats, reset=not args.no_reset, delays=not args.no_delays, C=args.C)
+    specs = model_specs(args)                               # every weight file checked
+    dataset = load_dataset(args.dataset, args.data).limited(args.limit)
+    for split, labels in (("training", dataset.train_labels), ("test", dataset.test_labels)):
+        if len(np.unique(labels)) < 2:
+            raise UsageError(f"{args.dataset}: the {split} split has {len(np.unique(labels))} class(es); "
+                             "a classifier needs at least two (use a larger --limit)")
+    t0 = time.perf_counter()
+    white = {"train": whiten_split(to_grey(dataset.train_images), protocol),
+             "test": whiten_split(to_grey(dataset.test_images), protocol)}
+    rates = {split: crop_rates(w, protocol) for split, w in white.items()}
+
+    out = Path(args.out) / args.dataset
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"{out}: output folder is not writable ({exc.strerror or exc})")
+    keys = {model: cache_key(dataset, protocol, spec, args.seed) for model, spec in specs.items()}
+    feats = load_cache(out / CACHE, keys)
+    todo = [(m, s) for m in specs for s in ("train", "test") if s not in feats.get(m, {})]
+    n_presentations = sum(len(rates[s]) for _, s in todo) * rates["train"].shape[1] * protocol.repeats
+    sim_wall, busy = 0.0, 0.0
+    if todo:
+        print(f"{args.dataset}: {n_presentations:,} presentations of {protocol.presentation_ms:g} ms "
+              f"({len(dataset.train_labels)} training and {len(dataset.test_labels)} test images, "
+              f"{rates['train'].shape[1]} crops, {protocol.repeats} repeats, trained and untrained network)",
+              file=sys.stderr)
+        t_sim = time.perf_counter()
+        new, busy = simulate(args, specs, rates, protocol, todo)
+        sim_wall = time.perf_counter() - t_sim
+        for model, splits in new.items():
+            feats.setdefault(model, {}).update(splits)
+        save_cache(out / CACHE, keys, feats)
+    else:
+        print(f"{args.dataset}: features from the cache ({out / CACHE})", file=sys.stderr)
+
+    groups = [["E"], ["I"], ["E", "I"]]
+    if args.l23:
+        groups += [["E2"], ["I2"], ["E2", "I2"]]
+    results = {}
+    for model in specs:
+        for group in groups:
+            name = "+".join(group)
+            results[f"{model} {name}"] = classify(
+                feature_matrix([feats[model]["train"][p] for p in group]), dataset.train_labels,
+                feature_matrix([feats[model]["test"][p] for p in group]), dataset.test_labels, C=args.C, seed=args.seed)
+    results["pixels (whitened ON/OFF crops)"] = classify(feature_matrix([rates["train"]]), dataset.train_labels,
+                                                          feature_matrix([rates["test"]]), dataset.test_labels,
+                                                          C=args.C, seed=args.seed)
+    model_s = n_presentations * protocol.presentation_ms / 1000.0
+    timing = {"presentations_simulated": n_presentations, "model_time_s": model_s,
+              "simulation_wall_time_s": sim_wall, "model_per_wall": model_s / sim_wall if sim_wall > 0 else None,
+              # without the start of the workers and the compiles: model seconds per second of one worker
+              "model_per_worker_second": model_s / busy if busy > 0 else None,
+              "total_wall_time_s": time.perf_counter() - t0,
+              "workers": None if args.scheduler else (args.workers or len(os.sched_getaffinity(0))),
+              "scheduler": args.scheduler}
+    metrics = {
+        "dataset": {"name": dataset.name, "source": dataset.source, "split": dataset.split,
+                    "n_train": int(len(dataset.train_labels)), "n_test": int(len(dataset.test_labels)),
+                    "classes": [str(c) for c in dataset.classes], "image_size": dataset.image_size,
+                    **({"split_indices": dataset.extra} if dataset.extra else {})},
+        "protocol": protocol.record(), "seed": args.seed,
+        "crops": {"size": protocol.crop,
+                  "offsets": [list(o) for o in crop_offsets(dataset.image_size, protocol.crop)]},
+        "models": {m: {k: v for k, v in s.items() if k != "build_root"} for m, s in specs.items()},
+        "accuracy": {name: r["accuracy"] for name, r in results.items()},
+        "results": results, "timing": timing, "command": args.command,
+        "created": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+    }
+    write_report(out, metrics, dataset)
+    width = max(len(n) for n in results)
+    print(f"{args.dataset}: test accuracy (LinearSVC, C = {args.C:g}; {len(dataset.train_labels)} training, "
+          f"{len(dataset.test_labels)} test images)")
+    for name, r in results.items():
+        print(f"  {name:{width}s}  {100 * r['accuracy']:6.2f} %")
+    if sim_wall > 0:
+        print(f"simulated {model_s:,.0f} s of model time in {sim_wall:,.1f} s of wall time "
+              f"(model/wall {model_s / sim_wall:.1f}, including starting the workers and compiling; "
+              f"{model_s / busy:.1f} model s per second of one worker once running); report: {out / 'report.md'}")
+    return 0

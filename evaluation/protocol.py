@@ -1,0 +1,90 @@
+"""The published evaluation protocol (MODEL_SPEC 8): images -> whitened crops -> Poisson rates.
+
+1. Grey (luminance 0.299 R + 0.587 G + 0.114 B for colour sets), divided by 255.
+2. Every image whitened with the Olshausen & Field filter ``f exp(-(f/f0)^4)``,
+   f0 = 0.4 x image size (``input.images.whitening_filter``, the filter of the input stage),
+   then the whole split scaled so that its variance is 0.1 (training and test split each
+   on its own).
+3. The four corner crops of PATCH_SIZE x PATCH_SIZE (28 x 28: offsets 0 and 10; 32 x 32:
+   offsets 0 and 14), each split into ON = max(x, 0) and OFF = max(-x, 0), with Poisson
+   rates crop / max(|whitened image|) x MAX_RATE.
+4. Each crop shown ``repeats`` times for PRESENTATION_MS, the network put back to its initial
+   state before every presentation (``evaluation.simulate``); features are mean rates.
+
+``Protocol`` holds these settings, so that every departure is an option and is recorded.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from input.images import F0_FRACTION, whiten_unscaled
+from models import parameters as P
+
+LUMINANCE = (0.299, 0.587, 0.114)
+
+
+@dataclass(frozen=True)
+class Protocol:
+    repeats: int = 10                    # presentations of every crop
+    presentation_ms: float = P.PRESENTATION_MS
+    max_rate_hz: float = P.MAX_RATE      # rate of the largest |whitened value| of an image
+    variance: float = 0.1                # variance of each whitened split
+    f0_fraction: float = F0_FRACTION     # whitening cutoff, fraction of the image size
+    crop: int = P.PATCH_SIZE
+    reset: bool = True                   # network state back to its initial values before each presentation
+    delays: bool = True                  # layer 2/3 with its recorded delays (the published evaluation: none)
+    C: float = 1.0                       # LinearSVC regularisation
+
+    def record(self) -> dict:
+        return asdict(self)
+
+
+def to_grey(images: np.ndarray) -> np.ndarray:
+    """(n, H, W) or (n, H, W, 3) images in 0-255 -> (n, H, W) float64 in 0-1."""
+    images = np.asarray(images, dtype=np.float64)
+    if images.ndim == 4:
+        if images.shape[-1] != 3:
+            raise ValueError(f"colour images need 3 channels, got shape {images.shape}")
+        images = images @ np.array(LUMINANCE)
+    if images.ndim != 3 or images.shape[1] != images.shape[2]:
+        raise ValueError(f"expected square images (n, H, W), got shape {images.shape}")
+    return images / 255.0
+
+
+def whiten_split(grey: np.ndarray, protocol: Protocol) -> np.ndarray:
+    """Every image whitened, then the split scaled to variance ``protocol.variance``."""
+    white = whiten_unscaled(grey, protocol.f0_fraction)
+    var = white.var()
+    if not var > 0:
+        raise ValueError("the split has no contrast left after whitening")
+    return white * np.sqrt(protocol.variance / var)
+
+
+def crop_offsets(size: int, crop: int) -> list[tuple[int, int]]:
+    """Top-left corners of the four corner crops of a size x size image."""
+    if size < crop:
+        raise ValueError(f"images of {size} pixels are smaller than the {crop}-pixel crop")
+    far = size - crop
+    return [(0, 0), (0, far), (far, 0), (far, far)]
+
+
+def crops(white: np.ndarray, crop: int) -> np.ndarray:
+    """(n, S, S) whitened images -> (n, 4, crop, crop) corner crops."""
+    offsets = crop_offsets(white.shape[1], crop)
+    return np.stack([white[:, r:r + crop, c:c + crop] for r, c in offsets], axis=1)
+
+
+def crop_rates(white: np.ndarray, protocol: Protocol) -> np.ndarray:
+    """(n, S, S) whitened images -> (n, 4, crop, crop, 2) ON/OFF Poisson rates in Hz: every
+    crop divided by the largest |value| of its whole image, times the maximal rate."""
+    peak = np.abs(white).max(axis=(1, 2))
+    scale = np.divide(protocol.max_rate_hz, peak, out=np.zeros_like(peak), where=peak > 0)
+    c = crops(white, protocol.crop) * scale[:, None, None, None]
+    return np.stack([np.maximum(c, 0.0), np.maximum(-c, 0.0)], axis=-1)
+
+
+def presentation_seed(seed: int, split: int, image: int, crop: int, repeat: int) -> int:
+    """The Poisson seed of one presentation: a function of what is shown, never of who shows it."""
+    return int(np.random.SeedSequence([seed, split, image, crop, repeat]).generate_state(1)[0])

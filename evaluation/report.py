@@ -1,0 +1,90 @@
+"""metrics.json, report.md and the figures of an evaluation (``evaluate.py``)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from training.files import atomic_write, save_json
+
+
+def best_trained(metrics: dict) -> str:
+    """The trained population (group) with the highest test accuracy."""
+    trained = {k: v for k, v in metrics["accuracy"].items() if k.startswith("trained ")}
+    return max(trained, key=trained.get)
+
+
+def _figures(out: Path, metrics: dict, dataset) -> list[str]:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    acc = metrics["accuracy"]
+    groups = [k.split(" ", 1)[1] for k in acc if k.startswith("trained ")]
+    fig, ax = plt.subplots(figsize=(1.3 * len(groups) + 3.5, 4.2), layout="constrained")
+    x = np.arange(len(groups))
+    ax.bar(x - 0.2, [100 * acc[f"trained {g}"] for g in groups], 0.4, color="tab:purple", label="trained network")
+    ax.bar(x + 0.2, [100 * acc[f"untrained {g}"] for g in groups], 0.4, color="0.7", label="untrained (snapshot 0)")
+    pixels = 100 * acc["pixels (whitened ON/OFF crops)"]
+    ax.axhline(pixels, color="tab:green", ls="--", lw=1.5, label=f"whitened pixels ({pixels:.1f} %)")
+    ax.axhline(100 / len(metrics["dataset"]["classes"]), color="k", ls=":", lw=1, label="chance")
+    ax.set_xticks(x, groups)
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_ylim(0, 100)
+    ax.set_title(f"{metrics['dataset']['name']}: linear SVM on the network's rates")
+    ax.legend(frameon=False, fontsize=9, loc="lower right")
+    atomic_write(out / "accuracy.png", lambda f: fig.savefig(f, format="png", dpi=120))
+    plt.close(fig)
+
+    best = best_trained(metrics)
+    result = metrics["results"][best]
+    cm = np.array(result["confusion"], dtype=float)
+    cm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
+    n = len(cm)
+    fig, ax = plt.subplots(figsize=(max(4.5, 0.35 * n + 2), max(4, 0.35 * n + 1.5)), layout="constrained")
+    image = ax.imshow(cm, cmap="Blues", vmin=0, vmax=1)
+    labels = [str(c) for c in metrics["dataset"]["classes"]]
+    if n <= 20:
+        ax.set_xticks(range(n), labels)
+        ax.set_yticks(range(n), labels)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.set_title(f"{best}: {100 * result['accuracy']:.1f} % (rows: fraction of each true class)")
+    fig.colorbar(image, ax=ax, shrink=0.8)
+    atomic_write(out / "confusion.png", lambda f: fig.savefig(f, format="png", dpi=120))
+    plt.close(fig)
+    return ["accuracy.png", "confusion.png"]
+
+
+def write_report(out: Path, metrics: dict, dataset) -> None:
+    save_json(out / "metrics.json", metrics)
+    figures = _figures(out, metrics, dataset)
+    d, p, t = metrics["dataset"], metrics["protocol"], metrics["timing"]
+    best = best_trained(metrics)
+    lines = [f"# Linear read-out of the V1 model: {d['name']}", "",
+             f"Command: `{' '.join(metrics['command'])}` ({metrics['created']}).", "",
+             f"Data: {d['source']}; {d['n_train']} training and {d['n_test']} test images, {len(d['classes'])} "
+             f"classes; split: {d['split']}.", "",
+             f"Protocol: grey, /255, whitened (f0 = {p['f0_fraction']} x size), each split scaled to variance "
+             f"{p['variance']}; four corner crops of {p['crop']} x {p['crop']} (offsets {metrics['crops']['offsets']}), "
+             f"ON/OFF, rates up to {p['max_rate_hz']:g} Hz; every crop shown {p['repeats']} times for "
+             f"{p['presentation_ms']:g} ms, {'from the initial state each time' if p['reset'] else 'back to back'}"
+             f"{'' if p['delays'] else ', layer 2/3 without delays'}; Poisson seed {metrics['seed']}. Features: mean "
+             f"rates, all cells x all crops, divided by the matrix maximum; LinearSVC, C = {p['C']:g}, one-vs-rest.", "",
+             "| features | trained network | untrained (snapshot 0) |", "|---|---|---|"]
+    for key in metrics["accuracy"]:
+        if key.startswith("trained "):
+            group = key.split(" ", 1)[1]
+            lines.append(f"| {group} | {100 * metrics['accuracy'][key]:.2f} % | "
+                         f"{100 * metrics['accuracy'][f'untrained {group}']:.2f} % |")
+    lines += [f"| whitened ON/OFF pixels of the same crops | {100 * metrics['accuracy']['pixels (whitened ON/OFF crops)']:.2f} % | |",
+              "", f"Chance: {100 / len(d['classes']):.1f} %. Best trained population: {best}; per-class F1: "
+              + ", ".join(f"{c}: {f:.2f}" for c, f in zip(d["classes"], metrics["results"][best]["f1_per_class"])) + ".",
+              ""]
+    if t["simulation_wall_time_s"]:
+        lines += [f"Simulation: {t['presentations_simulated']:,} presentations, {t['model_time_s']:,.0f} s of model "
+                  f"time in {t['simulation_wall_time_s']:,.1f} s of wall time (model/wall "
+                  f"{t['model_per_wall']:.1f}), {t['workers'] or t['scheduler']} workers.", ""]
+    lines += [f"![{name}]({name})" for name in figures] + [""]
+    text = "\n".join(lines)
+    atomic_write(out / "report.md", lambda f: f.write(text.encode()))
