@@ -138,11 +138,13 @@ def _fit_fields(fields, jobs):
         return list(pool.map(fit_gabor, list(fields), chunksize=8))
 
 
-def gabor_analysis(name, fields, report, jobs, rng, label):
+def gabor_analysis(name, fields, report, jobs, rng, label, has_field):
     from analysis import figures
+    from analysis.gabor import ringach_n
     fits = _fit_fields(fields, jobs)
     arrays = {k: np.array([f[k] for f in fits]) for k in
               ("r2", "orientation_deg", "frequency", "sigma_x", "sigma_y", "phase")}
+    arrays["nx"], arrays["ny"] = np.array([ringach_n(f) for f in fits]).T
     good = np.isfinite(arrays["r2"]) & (arrays["r2"] >= R2_THRESHOLD)
     sample = np.sort(rng.choice(len(fields), size=min(N_SAMPLE_CELLS, len(fields)), replace=False))
     models = figures.gabor_images([fits[c] for c in sample], fields.shape[1:])
@@ -155,12 +157,20 @@ def gabor_analysis(name, fields, report, jobs, rng, label):
     figures.gabor_summary(arrays["r2"], arrays["orientation_deg"], arrays["frequency"],
                           arrays["sigma_x"], arrays["sigma_y"], report / f"gabor_summary_{name}.png",
                           f"{label}: Gabor fits of {len(fields)} cells", R2_THRESHOLD)
+    figures.ringach_plot(arrays["nx"], arrays["ny"], arrays["r2"], has_field, report / f"ringach_{name}.png",
+                         f"{label}: Gabor envelope in carrier cycles (Ringach 2002)")
+    with_field = has_field & np.isfinite(arrays["r2"])
     metrics = dict(r2_median=float(np.nanmedian(arrays["r2"])),
                    **{"fraction_r2_ge_0.7": float(good.mean())},
+                   fraction_with_field=float(has_field.mean()),
+                   r2_median_with_field=_median(arrays["r2"][with_field]),
+                   nx_median=_median(arrays["nx"][with_field]), ny_median=_median(arrays["ny"][with_field]),
+                   fraction_ny_gt_nx=float(np.mean(arrays["ny"][with_field] > arrays["nx"][with_field]))
+                   if with_field.any() else None,
                    frequency_median_cpp=float(np.median(arrays["frequency"][good])) if good.any() else None,
                    sigma_x_median_px=float(np.median(arrays["sigma_x"][good])) if good.any() else None,
                    sigma_y_median_px=float(np.median(arrays["sigma_y"][good])) if good.any() else None)
-    return metrics, {f"gabor_{k}": v for k, v in arrays.items()}
+    return metrics, {**{f"gabor_{k}": v for k, v in arrays.items()}, "has_field": has_field}
 
 
 # -- (b) orientation tuning -----------------------------------------------------------------
@@ -187,10 +197,13 @@ def tuning_analysis(counts, grid, orientations, frequencies, phases, contrasts):
     metrics = [[tuning_metrics(orientations, curves[c, :, n]) for n in cells] for c in range(n_c)]
     half = np.array([[m["half_width_deg"] for m in row] for row in metrics])
     half[~responsive] = np.nan
+    bandwidth = np.array([[m["bandwidth_deg"] for m in row] for row in metrics])
+    bandwidth[~responsive] = np.nan
     pref = np.array([m["preferred_deg"] for m in metrics[full]])
     osi = np.array([m["osi"] for m in metrics[full]])
     return dict(table=table, best_frequency=best_f, best_phase=best_p, curves=curves,
-                preferred_deg=pref, osi=osi, half_width_deg=half, responsive=responsive, full=full)
+                preferred_deg=pref, osi=osi, half_width_deg=half, bandwidth_deg=bandwidth, responsive=responsive,
+                full=full)
 
 
 def aligned_curves(curves, preferred_index, responsive):
@@ -279,8 +292,11 @@ def _run(args, settings) -> int:
 
     # (a) receptive fields and Gabor fits
     fields = {"E": on_minus_off(weights["LGN_E"]), "I": on_minus_off(weights["LGN_I"])}
-    for p in ("E", "I"):
-        metrics, arrays = gabor_analysis(p, fields[p], report, args.num_threads, rng, labels[p])
+    from models.layers import LAYER4
+    for p, proj in (("E", "LGN_E"), ("I", "LGN_I")):
+        # a cell has a field when one of its LGN weights exceeds wMax/2 (training.health)
+        has_field = weights[proj].max(axis=1) > LAYER4.spec(proj).rule.wMax / 2
+        metrics, arrays = gabor_analysis(p, fields[p], report, args.num_threads, rng, labels[p], has_field)
         pop_metrics[p]["gabor"] = metrics
         cells_npz.update({f"{p}_{k}": v for k, v in arrays.items()})
     if layer is LAYER23:
@@ -327,7 +343,7 @@ def _run(args, settings) -> int:
         full = tun["full"]
         resp = tun["responsive"][full]
         cells_npz.update({f"{p}_preferred_deg": tun["preferred_deg"], f"{p}_osi": tun["osi"],
-                          f"{p}_half_width_deg": tun["half_width_deg"],
+                          f"{p}_half_width_deg": tun["half_width_deg"], f"{p}_bandwidth_deg": tun["bandwidth_deg"],
                           f"{p}_best_frequency": frequencies[tun["best_frequency"]],
                           f"{p}_best_phase": phases[tun["best_phase"]],
                           f"{p}_tuning_counts": tun["curves"], f"{p}_responsive": resp})
@@ -338,6 +354,11 @@ def _run(args, settings) -> int:
                  osi_median=_median(tun["osi"][resp]), osi_mean=float(np.nanmean(tun["osi"][resp]))
                  if resp.any() else None,
                  half_width_median_deg=_median(tun["half_width_deg"][full]),
+                 # De Valois et al. 1982: full width at half height; NaN (non-oriented) counted apart
+                 bandwidth_median_deg=_median(tun["bandwidth_deg"][full][resp]),
+                 fraction_non_oriented=float(np.mean(~np.isfinite(tun["bandwidth_deg"][full][resp])))
+                 if resp.any() else None,
+                 bandwidth_hist=_hist(tun["bandwidth_deg"][full][resp], np.arange(0, 181, 15)),
                  preferred_orientation_hist=_hist(tun["preferred_deg"][resp],
                                                   np.arange(-step_deg / 2, 180, step_deg * 2)),
                  osi_hist=_hist(tun["osi"][resp], np.linspace(0, 1, 11)),
@@ -354,6 +375,8 @@ def _run(args, settings) -> int:
             pop_metrics[p]["gabor"]["orientation_deg_median_abs_error_vs_grating"] = \
                 float(np.median(diff)) if diff.size else None
         pop_metrics[p]["tuning"] = m
+        figures.bandwidth_histogram(tun["bandwidth_deg"][full][resp], report / f"bandwidth_{p}.png",
+                                    f"{labels[p]}: orientation bandwidth (full width at half height)")
         figures.tuning_summary(tun["preferred_deg"], tun["osi"], tun["half_width_deg"][full], resp,
                                gabor_or if gabor_or is not None else np.full(len(resp), np.nan),
                                gabor_good if gabor_good is not None else np.zeros(len(resp), bool),

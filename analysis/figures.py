@@ -205,3 +205,32 @@ def correlation_histogram(correlations, path, title, xlabel):
         ax.legend(frameon=False)
     ax.set(xlabel=xlabel, ylabel="cells", title=title)
     return _save(fig, path)
+
+
+def ringach_plot(nx, ny, r2, has_field, path, title):
+    """ny against nx of the Gabor fits (Ringach 2002): cells with a field, coloured by R²."""
+    ok = has_field & np.isfinite(nx) & np.isfinite(ny)
+    fig, ax = plt.subplots(figsize=(5.2, 4.6), layout="constrained")
+    points = ax.scatter(nx[ok], ny[ok], c=np.clip(r2[ok], 0, 1), cmap="viridis", vmin=0, vmax=1, s=14)
+    top = max(1.5, float(np.nanpercentile(np.r_[nx[ok], ny[ok]], 98)) if ok.any() else 1.5)
+    ax.plot([0, top], [0, top], color="k", lw=0.8, ls=":")
+    ax.set(xlim=(0, top), ylim=(0, top), xlabel="nx = σx · f (across the bars)", ylabel="ny = σy · f (along the bars)",
+           title=f"{title}\n{int(ok.sum())} cells with a field")
+    fig.colorbar(points, ax=ax, shrink=0.8, label="Gabor fit R²")
+    return _save(fig, path)
+
+
+def bandwidth_histogram(bandwidth, path, title):
+    """Full widths at half height (De Valois et al. 1982), non-oriented cells in their own bar."""
+    finite = bandwidth[np.isfinite(bandwidth)]
+    fig, ax = plt.subplots(figsize=(6.0, 3.8), layout="constrained")
+    edges = np.arange(0, 181, 15)
+    counts, _ = np.histogram(finite, bins=edges)
+    ax.bar(edges[:-1] + 7.5, counts, width=14, color="tab:cyan", label="oriented")
+    ax.bar(195, len(bandwidth) - len(finite), width=14, color="0.6", label="non-oriented")
+    ax.set_xticks(list(range(0, 181, 30)) + [195], [str(x) for x in range(0, 181, 30)] + ["n.o."])
+    median = f", median {np.median(finite):.0f}°" if finite.size else ""
+    ax.set(xlabel="orientation bandwidth, full width at half height (deg)", ylabel="cells",
+           title=f"{title}{median}")
+    ax.legend(frameon=False)
+    return _save(fig, path)

@@ -121,3 +121,11 @@ def fit_gabor(field) -> dict:
 def fit_all(fields) -> list[dict]:
     """``fit_gabor`` of every field of an (n, p, p) stack."""
     return [fit_gabor(field) for field in np.asarray(fields, dtype=np.float64)]
+
+
+def ringach_n(fit: dict) -> tuple[float, float]:
+    """(nx, ny) of a Gabor fit after Ringach (2002, J Neurophysiol 88:455): the envelope
+    widths across (sigma_x) and along (sigma_y) the bars in cycles of the carrier,
+    nx = sigma_x * frequency, ny = sigma_y * frequency. Elongated subregions have
+    ny > nx; the number of subregions grows with nx."""
+    return fit["sigma_x"] * fit["frequency"], fit["sigma_y"] * fit["frequency"]

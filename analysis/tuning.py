@@ -60,7 +60,11 @@ def tuning_metrics(orientations_deg, responses) -> dict:
     - ``half_width_deg``: mean of the distances left and right of the peak to
       where the response falls to peak / sqrt(2), NaN if it never does within 90;
     - ``osi``: |sum r e^{2 i theta}| / sum r (1 - circular variance), which
-      assumes evenly spaced orientations; NaN if all responses are 0.
+      assumes evenly spaced orientations; NaN if all responses are 0;
+    - ``bandwidth_deg``: the orientation bandwidth of De Valois, Yund & Hepler (1982,
+      Vision Res 22:531), the full width of the curve at half its peak (left plus right
+      distance from the peak to peak / 2); NaN if it does not fall to half within 90
+      degrees on both sides (a non-oriented cell).
     """
     orientations = np.mod(np.asarray(orientations_deg, dtype=np.float64), 180.0)
     responses = np.asarray(responses, dtype=np.float64)
@@ -75,7 +79,10 @@ def tuning_metrics(orientations_deg, responses) -> dict:
     threshold = responses[peak_index] / np.sqrt(2)
     half_widths = [_crossing_distance(orientations, responses, peak_index, threshold, direction)
                    for direction in (+1, -1)]
+    half_max = [_crossing_distance(orientations, responses, peak_index, responses[peak_index] / 2, direction)
+                for direction in (+1, -1)]
     return dict(preferred_deg=float(orientations[peak_index]),
+                bandwidth_deg=float(np.sum(half_max)),
                 preferred_circular_deg=float(np.degrees(np.angle(doubled)) / 2 % 180.0),
                 half_width_deg=float(np.mean(half_widths)),
                 osi=float(abs(doubled) / total) if total > 0 else float("nan"))

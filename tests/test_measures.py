@@ -95,3 +95,54 @@ def test_field_correlation_known_values():
     a = np.array([[1.0, 2.0, 3.0], [1.0, 0.0, 1.0]])
     b = np.array([[2.0, 4.0, 6.0], [-1.0, 0.0, -1.0]])
     assert np.allclose(field_correlation(a, b), [1.0, -1.0])
+
+
+# --- measures for hard-bounded fields: Ringach's nx, ny and De Valois' bandwidth ---------------
+def anisotropic_gabor(size, x0, y0, sigma_across, sigma_along, orientation_deg, frequency, phase):
+    """Gabor written out here (x = column, y = row; carrier along the wave vector)."""
+    y, x = np.indices((size, size), dtype=float)
+    theta = np.radians(orientation_deg)
+    across = (x - x0) * np.cos(theta) + (y - y0) * np.sin(theta)
+    along = -(x - x0) * np.sin(theta) + (y - y0) * np.cos(theta)
+    return np.exp(-across ** 2 / (2 * sigma_across ** 2) - along ** 2 / (2 * sigma_along ** 2)) \
+        * np.cos(2 * np.pi * frequency * across + phase)
+
+
+GABORS = [(2.5, 4.0, 0.10, 30.0, 0.3), (2.0, 3.0, 0.15, 100.0, 1.5), (2.0, 5.0, 0.12, 145.0, 2.5)]
+
+
+@pytest.mark.parametrize("sx,sy,f,theta,phase", GABORS)
+def test_ringach_n_of_gabors_and_of_gabors_clipped_at_a_bound(sx, sy, f, theta, phase):
+    """nx = sigma_x f, ny = sigma_y f: exact for a Gabor. A field clipped at half its peak
+    (weights at the bound) keeps orientation, frequency and the elongation ny/nx; its
+    envelope looks wider, so nx and ny come out up to 25 % larger."""
+    from analysis.gabor import ringach_n
+    g = anisotropic_gabor(18, 8.3, 9.1, sx, sy, theta, f, phase)
+    nx, ny = ringach_n(fit_gabor(g))
+    assert nx == pytest.approx(sx * f, rel=1e-3) and ny == pytest.approx(sy * f, rel=1e-3)
+    bound = 0.5 * np.abs(g).max()
+    fit = fit_gabor(np.clip(g, -bound, bound))
+    nx_c, ny_c = ringach_n(fit)
+    assert 1.0 <= nx_c / (sx * f) <= 1.25 and 1.0 <= ny_c / (sy * f) <= 1.25
+    assert (ny_c / nx_c) == pytest.approx(sy / sx, rel=0.1)
+    assert angle_difference_deg(fit["orientation_deg"], theta) < 1.0
+    assert fit["frequency"] == pytest.approx(f, rel=0.03)
+
+
+@pytest.mark.parametrize("kappa", [1.5, 3.0, 8.0])
+def test_bandwidth_of_von_mises_and_of_a_curve_clipped_at_a_bound(kappa):
+    """Full width at half height (De Valois et al. 1982) of r = exp(kappa (cos 2(theta - 60) - 1)):
+    acos(1 - ln 2 / kappa) in degrees; clipped at c (saturated cells): acos(1 + ln(c/2) / kappa)."""
+    theta = np.arange(0.0, 180.0, 0.5)
+    r = np.exp(kappa * (np.cos(2 * np.radians(theta - 60.0)) - 1))
+    expected = np.degrees(np.arccos(1 - np.log(2) / kappa))
+    assert tuning_metrics(theta, r)["bandwidth_deg"] == pytest.approx(expected, abs=0.1)
+    c = 0.6
+    clipped = tuning_metrics(theta, np.minimum(r, c))["bandwidth_deg"]
+    assert clipped == pytest.approx(np.degrees(np.arccos(1 + np.log(c / 2) / kappa)), abs=0.1)
+    assert clipped > expected
+
+
+def test_bandwidth_of_a_non_oriented_cell_is_nan():
+    theta = np.arange(0.0, 180.0, 5.0)
+    assert np.isnan(tuning_metrics(theta, 1.0 + 0.3 * np.cos(2 * np.radians(theta)))["bandwidth_deg"])
