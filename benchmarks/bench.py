@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Speed and equivalence of the fast and the literal learning-rule variants.
 
-    python benchmarks/bench.py --patches 400 -j 2              # speed, layer 4 and layer 2/3
+    python benchmarks/bench.py --patches 2000 --literal-patches 80 -j 1 2 --l4 output_L4   # speed table
     python benchmarks/bench.py --equivalence --patches 2000    # network-level equivalence
 
 Each variant runs in its own fresh process (so peak memory is its own), back to
@@ -45,32 +45,38 @@ def speed_line(r):
 
 
 def speed(args):
-    ratios = {}
+    """Both variants of every layer at every thread count, in one run: a markdown table."""
+    rows = []
     with tempfile.TemporaryDirectory() as tmp:
         l4_out = Path(args.l4) if args.l4 else Path(tmp) / "l4"
-        if "L2_3" in args.layers and "L4" not in args.layers and not args.l4:
+        if "L2_3" in args.layers and not args.l4:
             # Layer 2/3 needs trained layer-4 weights: a fast layer-4 run of the same length.
-            run("L4", "fast", args.patches, args.threads, args.seed, out=l4_out)
+            run("L4", "fast", args.patches, 1, args.seed, out=l4_out)
         for layer in args.layers:
-            print(f"{layer}: {args.patches} patches, seed {args.seed}, {args.threads} thread(s)", flush=True)
-            results = {}
-            for variant in ("literal", "fast"):
-                n = args.patches if variant == "fast" else args.literal_patches or args.patches
-                results[variant] = run(layer, variant, n, args.threads, args.seed,
-                                       l4=l4_out if layer == "L2_3" else None,
-                                       out=l4_out if (layer == "L4" and variant == "fast" and not args.l4) else None)
-                print(speed_line(results[variant]), flush=True)
-            ratios[layer] = results["fast"]["model_per_wall"] / results["literal"]["model_per_wall"]
-            full = 400_000 * 0.125 / results["fast"]["model_per_wall"] / 3600.0
-            print(f"  {layer}: fast/literal speed ratio {ratios[layer]:.1f}; "
-                  f"projected 400,000-patch run {full:.2f} h (fast, -j{args.threads})", flush=True)
-    print("fast/literal speed ratio: " + ", ".join(f"{k} {v:.1f}x" for k, v in ratios.items()))
+            for threads in args.threads:
+                results = {}
+                for variant in ("literal", "fast"):
+                    n = args.patches if variant == "fast" else args.literal_patches or args.patches
+                    results[variant] = run(layer, variant, n, threads, args.seed,
+                                           l4=l4_out if layer == "L2_3" else None)
+                    print(speed_line(results[variant]), flush=True)
+                rows.append((layer, threads, results))
+    print("\n| layer, threads (patches fast / literal) | literal (model s / wall s) | fast (model s / wall s) "
+          "| fast / literal | peak RSS (fast: peak, mid-run, end) | 400,000 patches (fast) |")
+    print("|---|---|---|---|---|---|")
+    for layer, threads, r in rows:
+        lit, fast = r["literal"], r["fast"]
+        full = 400_000 * 0.125 / fast["model_per_wall"]
+        print(f"| {layer}, `-j{threads}` ({fast['patches']:,} / {lit['patches']:,}) | {lit['model_per_wall']:.2f} | "
+              f"{fast['model_per_wall']:.1f} | {fast['model_per_wall'] / lit['model_per_wall']:.0f}x | "
+              f"{fast['peak_rss_mib']:.0f} / {fast['rss_mid_mib']:.0f} / {fast['rss_end_mib']:.0f} MiB | "
+              f"{full / 60:.0f} min |")
 
 
 def equivalence(args):
     layer = "L4"
     rows = [("literal", args.seed), ("fast", args.seed), ("literal", args.seed + 1)]
-    results = [run(layer, v, args.patches, args.threads, s) for v, s in rows]
+    results = [run(layer, v, args.patches, args.threads[0], s) for v, s in rows]
     for r in results:
         print(speed_line(r), flush=True)
     lit, fast, lit2 = results
@@ -98,7 +104,8 @@ def main(argv=None):
     parser.add_argument("--patches", type=int, default=400)
     parser.add_argument("--literal-patches", type=int, default=None,
                         help="patches for the (slow) literal variant in the speed test (default: --patches)")
-    parser.add_argument("-j", "--threads", type=int, default=2)
+    parser.add_argument("-j", "--threads", type=int, nargs="+", default=[1, 2],
+                        help="thread counts, each run with exactly that many threads (default: 1 2)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--layers", nargs="+", default=["L4", "L2_3"], choices=["L4", "L2_3"])
     parser.add_argument("--l4", default=None, metavar="DIR",

@@ -8,6 +8,12 @@ import numpy as np
 from training.files import atomic_write, save_json
 
 
+def class_names(metrics: dict, labels) -> list[str]:
+    """Names of the class labels of a result (the data set's class names where it has them)."""
+    classes = metrics["dataset"]["classes"]
+    return [classes[label] if 0 <= label < len(classes) else str(label) for label in labels]
+
+
 def best_trained(metrics: dict) -> str:
     """The trained population (group) with the highest test accuracy."""
     trained = {k: v for k, v in metrics["accuracy"].items() if k.startswith("trained ")}
@@ -43,7 +49,7 @@ def _figures(out: Path, metrics: dict, dataset) -> list[str]:
     n = len(cm)
     fig, ax = plt.subplots(figsize=(max(4.5, 0.35 * n + 2), max(4, 0.35 * n + 1.5)), layout="constrained")
     image = ax.imshow(cm, cmap="Blues", vmin=0, vmax=1)
-    labels = [str(c) for c in metrics["dataset"]["classes"]]
+    labels = class_names(metrics, result["labels"])
     if n <= 20:
         ax.set_xticks(range(n), labels)
         ax.set_yticks(range(n), labels)
@@ -79,7 +85,8 @@ def write_report(out: Path, metrics: dict, dataset) -> None:
                          f"{100 * metrics['accuracy'][f'untrained {group}']:.2f} % |")
     lines += [f"| whitened ON/OFF pixels of the same crops | {100 * metrics['accuracy']['pixels (whitened ON/OFF crops)']:.2f} % | |",
               "", f"Chance: {100 / len(d['classes']):.1f} %. Best trained population: {best}; per-class F1: "
-              + ", ".join(f"{c}: {f:.2f}" for c, f in zip(d["classes"], metrics["results"][best]["f1_per_class"])) + ".",
+              + ", ".join(f"{c}: {f:.2f}" for c, f in zip(class_names(metrics, metrics["results"][best]["labels"]),
+                                                          metrics["results"][best]["f1_per_class"])) + ".",
               ""]
     if t["simulation_wall_time_s"]:
         lines += [f"Simulation: {t['presentations_simulated']:,} presentations, {t['model_time_s']:,.0f} s of model "

@@ -82,7 +82,8 @@ def initial_state_code(pop) -> str:
     restore = "".join(f"    {n} = _initial_{n};\n" for n in names)
     if pop.max_delay > 1:          # ANNarchy's queues of delayed spikes and variables
         restore += "    for (auto &v : _delayed_spike) v.clear();\n"
-        restore += "".join(f"    for (auto &v : _delayed_{n}) v = _initial_{n};\n" for n in pop.delayed_variables)
+        restore += "".join(f"    for (auto &v : _delayed_{n}) v = _initial_{n};\n"
+                           for n in getattr(pop, "delayed_names", ()))
     return (members + "void save_initial() {\n" + save + "}\n"
             "void restore_initial() {\n" + restore +
             "    spiked.clear();\n    std::fill(last_spike.begin(), last_spike.end(), -10000L);\n}\n")

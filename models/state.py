@@ -108,14 +108,21 @@ def _proj_accessors(proj) -> list[dict]:
     ]
 
 
-def add_state_access(pops: dict, projs: dict, rng_population: str) -> None:
-    """Add the state accessors to the populations and projections (before compile)."""
-    # The variables ANNarchy will keep in delay queues: those that a delayed
-    # projection reads from its presynaptic population (as ANNarchy's CodeGenerator).
+def delayed_variables(pops: dict, projs: dict) -> dict:
+    """id(population) -> the variables ANNarchy keeps in delay queues for it: those that a
+    delayed projection reads from its presynaptic population (as ANNarchy's CodeGenerator)."""
     delayed = {id(pop): set() for pop in pops.values()}
     for proj in projs.values():
         if proj.max_delay > 1:
             delayed[id(proj.pre)] |= set(proj.synapse_type.description["dependencies"]["pre"])
+    return delayed
+
+
+def add_state_access(pops: dict, projs: dict, rng_population: str) -> None:
+    """Add the state accessors to the populations and projections (before compile)."""
+    delayed = delayed_variables(pops, projs)
+    for pop in pops.values():
+        pop.delayed_names = sorted(delayed[id(pop)])      # read by VectorisedPopulation's reset code
     for name, pop in pops.items():
         pop.neuron_type.description["functions"] += _pop_accessors(
             pop, sorted(delayed[id(pop)]), with_rng=name == rng_population)

@@ -318,6 +318,26 @@ def test_l23_writes_every_file(l23_run, l4_run):
     assert meta["layer4"]["step"] == 24
 
 
+def test_l23_evaluation_resets_the_delay_queues(l23_run, tmp_path):
+    """The frozen layer-2/3 network (recorded delays, spikes in flight between presentations)
+    goes back to its initial state before every presentation: two evaluations of the same
+    crops give the same features, bit for bit, whatever came before them."""
+    l23_out, _ = l23_run
+    build, features = tmp_path / "build", []
+    for k, limit in enumerate((6, 4)):          # the second run shows a subset, after other presentations
+        out = tmp_path / f"eval{k}"
+        proc = subprocess.run([sys.executable, "evaluate.py", "--l23", str(l23_out), "--limit", str(limit),
+                               "--repeats", "1", "--workers", "1", "--out", str(out), "--build-root", str(build),
+                               "--no-progress"], cwd=REPO_ROOT, env=_env(), capture_output=True, text=True,
+                              timeout=RUN_TIMEOUT)
+        check_ok(proc)
+        features.append(np.load(out / "digits" / "features.npz"))
+    for name in ("trained/train/E2", "trained/test/I2", "untrained/train/E"):
+        assert features[0][name].shape[1:] == features[1][name].shape[1:]
+        np.testing.assert_array_equal(features[0][name][:4], features[1][name], err_msg=name)
+    assert features[0]["trained/train/E2"].max() > 0
+
+
 def test_l23_loads_the_requested_l4_step(l23_run, l4_run, builds, tmp_path):
     l4_out, _ = l4_run
     out = tmp_path / "l23_step8"

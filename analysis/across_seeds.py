@@ -1,0 +1,125 @@
+"""One table across training runs: ``analyze.py`` reports of several seeds side by side.
+
+    python -m analysis.across_seeds REPORT [REPORT ...] --failing REPORT [...] --out DIR
+
+REPORT is an ``analyze.py`` report folder of a complete run (its ``metrics.json``; the run's
+``run.json`` gives the seed). Healthy runs are summarised by their median and range; failing
+runs (``--failing``: the runs the training warned about) get rows of their own, labelled.
+Writes ``across_seeds.json`` and ``across_seeds.md`` into DIR.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from training.files import atomic_write, save_json
+
+# (label, population, path in metrics.json, format)
+ROWS = [
+    ("E cells with a field (a weight > wMax/2)", "E", ("gabor", "fraction_with_field"), "pct"),
+    ("I cells with a field", "I", ("gabor", "fraction_with_field"), "pct"),
+    ("E: Gabor fit R², median", "E", ("gabor", "r2_median"), ".2f"),
+    ("E: Gabor fit R² ≥ 0.7", "E", ("gabor", "fraction_r2_ge_0.7"), "pct"),
+    ("I: Gabor fit R², median", "I", ("gabor", "r2_median"), ".2f"),
+    ("E: Ringach nx / ny, median", "E", (("gabor", "nx_median"), ("gabor", "ny_median")), "pair"),
+    ("E: OSI (1 − circular variance), median", "E", ("tuning", "osi_median"), ".2f"),
+    ("I: OSI, median", "I", ("tuning", "osi_median"), ".2f"),
+    ("E: half-width at 1/√2, full contrast, median", "E", ("tuning", "half_width_median_deg"), "deg"),
+    ("E: orientation bandwidth (full width at half height), median", "E", ("tuning", "bandwidth_median_deg"), "deg"),
+    ("E: half-width at the lowest / highest contrast, median", "E", "contrast", "pair_deg"),
+    ("E: population sparseness, natural patches (mean)", "E", ("sparseness", "population_mean"), ".2f"),
+    ("I: population sparseness (mean)", "I", ("sparseness", "population_mean"), ".2f"),
+    ("E / I: mean rate on natural patches", "E", (("sparseness", "mean_rate_hz"),), "rates"),
+    ("E: STA vs weight field, median correlation", "E", ("sta", "correlation_median"), ".2f"),
+]
+
+
+def _get(metrics, pop, path):
+    node = metrics["populations"][pop]
+    for key in path:
+        node = node[key]
+    return node
+
+
+def values(metrics: dict, row) -> tuple:
+    label, pop, path, kind = row
+    if path == "contrast":
+        by = metrics["populations"][pop]["tuning"]["half_width_median_deg_by_contrast"]
+        keys = sorted(by, key=float)
+        return (by[keys[0]], by[keys[-1]])
+    if kind == "rates":
+        return (_get(metrics, "E", ("sparseness", "mean_rate_hz")), _get(metrics, "I", ("sparseness", "mean_rate_hz")))
+    if kind == "pair":
+        return tuple(_get(metrics, pop, p) for p in path)
+    return (_get(metrics, pop, path),)
+
+
+def _fmt(value, kind) -> str:
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return "–"
+    if kind == "pct":
+        return f"{100 * value:.0f} %"
+    if kind in ("deg", "pair_deg"):
+        return f"{value:.1f}°"
+    if kind == "rates":
+        return f"{value:.1f} Hz"
+    if kind == "pair":
+        return f"{value:.2f}"
+    return format(value, kind)
+
+
+def _cell(vals, kind) -> str:
+    return " / ".join(_fmt(v, kind) for v in vals)
+
+
+def _summary(columns, kind) -> str:
+    """median (min–max) of each component over the healthy runs."""
+    parts = []
+    for k in range(len(columns[0])):
+        v = np.array([c[k] for c in columns], dtype=float)
+        parts.append(f"{_fmt(float(np.median(v)), kind)} ({_fmt(float(v.min()), kind)}–{_fmt(float(v.max()), kind)})")
+    return " / ".join(parts)
+
+
+def load(report: Path) -> dict:
+    metrics = json.loads((report / "metrics.json").read_text())
+    run = json.loads((Path(metrics["out_dir"]) / "run.json").read_text())
+    return {"report": str(report), "metrics": metrics, "seed": run["seed"], "patches": run["patches"],
+            "health": run.get("health", {}).get("status")}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m analysis.across_seeds", description=__doc__.split("\n\n")[0])
+    parser.add_argument("reports", nargs="+")
+    parser.add_argument("--failing", nargs="*", default=[])
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args(argv)
+    healthy = [load(Path(r)) for r in args.reports]
+    failing = [load(Path(r)) for r in args.failing]
+    header = (f"| after 400,000 patches | healthy seeds {', '.join(str(h['seed']) for h in healthy)}: median (range) | "
+              + " | ".join(f"seed {f['seed']} (failing)" for f in failing) + " |")
+    lines = [header, "|---|---|" + "---|" * len(failing)]
+    table = []
+    for row in ROWS:
+        label, kind = row[0], row[3]
+        cols = [values(h["metrics"], row) for h in healthy]
+        fails = [values(f["metrics"], row) for f in failing]
+        lines.append(f"| {label} | {_summary(cols, kind)} | " + " | ".join(_cell(f, kind) for f in fails) + " |")
+        table.append({"measure": label, "healthy": {str(h["seed"]): c for h, c in zip(healthy, cols)},
+                      "failing": {str(f["seed"]): c for f, c in zip(failing, fails)}})
+    out = Path(args.out)
+    save_json(out / "across_seeds.json", {"healthy_seeds": [h["seed"] for h in healthy],
+                                          "failing_seeds": [f["seed"] for f in failing],
+                                          "reports": [h["report"] for h in healthy + failing], "rows": table})
+    text = "\n".join(lines) + "\n"
+    atomic_write(out / "across_seeds.md", lambda f: f.write(text.encode()))
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
