@@ -30,7 +30,7 @@ ROWS = [
     ("I: OSI, median", "I", ("tuning", "osi_median"), ".2f"),
     ("E: half-width at 1/√2, full contrast, median", "E", ("tuning", "half_width_median_deg"), "deg"),
     ("E: orientation bandwidth (full width at half height), median", "E", ("tuning", "bandwidth_median_deg"), "deg"),
-    ("E: half-width at the lowest / highest contrast, median", "E", "contrast", "pair_deg"),
+    ("E: half-width at contrast 0.1 / 0.3 / 1, median", "E", "contrast", "pair_deg"),
     ("E: population sparseness, natural patches (mean)", "E", ("sparseness", "population_mean"), ".2f"),
     ("I: population sparseness (mean)", "I", ("sparseness", "population_mean"), ".2f"),
     ("E / I: mean rate on natural patches", "E", (("sparseness", "mean_rate_hz"),), "rates"),
@@ -49,8 +49,7 @@ def values(metrics: dict, row) -> tuple:
     label, pop, path, kind = row
     if path == "contrast":
         by = metrics["populations"][pop]["tuning"]["half_width_median_deg_by_contrast"]
-        keys = sorted(by, key=float)
-        return (by[keys[0]], by[keys[-1]])
+        return tuple(by.get(k) for k in ("0.1", "0.3", "1"))
     if kind == "rates":
         return (_get(metrics, "E", ("sparseness", "mean_rate_hz")), _get(metrics, "I", ("sparseness", "mean_rate_hz")))
     if kind == "pair":

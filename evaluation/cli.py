@@ -26,43 +26,15 @@ import numpy as np
 
 from evaluation.datasets import DATASETS, DatasetError, load_dataset
 from evaluation.protocol import Protocol
+from training.options import OneLineErrorParser, UsageError, positive_float, positive_int
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CHUNK_IMAGES = 8                 # images per task
 CACHE = "features.npz"
 
 
-class UsageError(Exception):
-    """A problem with the command line or an input: one line, exit 2."""
-
-
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer")
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
-    return value
-
-
-def _positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number")
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
-    return value
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        self.exit(2, f"error: {message} (see --help)\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="evaluate.py", description=__doc__.split("\n\n")[0].replace("``", ""),
+    parser = OneLineErrorParser(prog="evaluate.py", description=__doc__.split("\n\n")[0].replace("``", ""),
                      formatter_class=argparse.RawDescriptionHelpFormatter,
                      epilog="Outputs in OUT/DATASET/: metrics.json, report.md, accuracy.png, confusion.png, "
                             "features.npz. Data sets: " + ", ".join(DATASETS) + " (see evaluation/datasets.py "
@@ -75,18 +47,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--l23", default=None, metavar="DIR",
                         help="also layer 2/3: a trained layer-2/3 run (its layer 4 is the one it was trained on)")
     parser.add_argument("--l23-step", type=int, default=None, metavar="N", help="layer-2/3 snapshot (default: latest)")
-    parser.add_argument("--limit", type=_positive_int, default=None, metavar="N",
+    parser.add_argument("--limit", type=positive_int, default=None, metavar="N",
                         help="only the first N images of each split")
-    parser.add_argument("--repeats", type=_positive_int, default=10, metavar="R",
+    parser.add_argument("--repeats", type=positive_int, default=10, metavar="R",
                         help="presentations of every crop (default: 10)")
     parser.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the Poisson input (default: 0)")
-    parser.add_argument("--C", type=_positive_float, default=1.0, help="LinearSVC regularisation (default: 1)")
+    parser.add_argument("--C", type=positive_float, default=1.0, help="LinearSVC regularisation (default: 1)")
     parser.add_argument("--no-delays", action="store_true",
                         help="layer 2/3 without its axonal delays, as the published evaluation")
     parser.add_argument("--no-reset", action="store_true",
                         help="present crops back to back without putting the network back to its initial state")
     where = parser.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=_positive_int, default=None, metavar="N",
+    where.add_argument("--workers", type=positive_int, default=None, metavar="N",
                        help="local worker processes (default: one per core)")
     where.add_argument("--scheduler", default=None, metavar="ADDRESS",
                        help="an existing Dask scheduler (e.g. tcp://host:8786); its workers need this package "

@@ -16,53 +16,23 @@ from pathlib import Path
 
 from models import parameters as P
 from training import checkpoint, files, record, run_folder
+from training.options import OneLineErrorParser, UsageError, non_negative_int, positive_int
 from training.snapshots import SnapshotError, load_snapshot
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-class UsageError(Exception):
-    """A problem with the command line or an input file: one line, exit code 2."""
-
-
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer")
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
-    return value
-
-
-def _non_negative_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer")
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
-
-
-class _OneLineErrorParser(argparse.ArgumentParser):
-    """Option errors as one line (``error: --patches: ...``), exit code 2, like input errors."""
-
-    def error(self, message):
-        self.exit(2, f"error: {message} (see --help)\n")
-
-
 def build_parser(layer) -> argparse.ArgumentParser:
     what = "layer 4 (LGN -> E/I)" if layer.name == "L4" else "layer 2/3 on top of the frozen layer 4"
-    parser = _OneLineErrorParser(
+    parser = OneLineErrorParser(
         prog=f"ann_{layer.name}.py",
         description=f"Train {what} of the spiking V1 model on whitened natural-image patches "
                     "(Teichmann, Larisch & Hamker 2021).",
     )
     run = parser.add_argument_group("run")
-    run.add_argument("--patches", type=_positive_int, default=None, metavar="N",
+    run.add_argument("--patches", type=positive_int, default=None, metavar="N",
                      help=f"number of patches to present, 125 ms each (default: {P.N_PATCHES})")
-    run.add_argument("--seed", type=_non_negative_int, default=None, metavar="S",
+    run.add_argument("--seed", type=non_negative_int, default=None, metavar="S",
                      help="seed of every random generator; the same seed and thread count give "
                           "identical weight files (default: a fresh seed, recorded in run.json)")
     run.add_argument("--images", default=None, metavar="PATH",
@@ -70,7 +40,7 @@ def build_parser(layer) -> argparse.ArgumentParser:
                           "of photographs, which are whitened (default: input/IMAGES.mat, downloaded "
                           "when absent, else a bundled stand-in)")
     run.add_argument("--out", default=layer.default_out, metavar="DIR", help=f"output folder (default: {layer.default_out})")
-    run.add_argument("--save-every", type=_positive_int, default=None, metavar="N",
+    run.add_argument("--save-every", type=positive_int, default=None, metavar="N",
                      help="patches between weight snapshots and checkpoints (default: 1/20 of the run)")
     run.add_argument("--variant", choices=("fast", "literal"), default=None,
                      help="computation of the learning rules: 'fast' (default) or 'literal', the "
@@ -95,10 +65,10 @@ def build_parser(layer) -> argparse.ArgumentParser:
         l4.add_argument("--l4", default=None, metavar="DIR",
                         help="output folder of the layer-4 run whose weights are loaded, frozen "
                              f"(default: {layer.frozen_from.default_out})")
-        l4.add_argument("--l4-step", type=_non_negative_int, default=None, metavar="N",
+        l4.add_argument("--l4-step", type=non_negative_int, default=None, metavar="N",
                         help="layer-4 snapshot to load (default: the highest-numbered complete one)")
     ann = parser.add_argument_group("ANNarchy (passed through)")
-    ann.add_argument("-j", "--num-threads", type=_positive_int, default=None, metavar="N",
+    ann.add_argument("-j", "--num-threads", type=positive_int, default=None, metavar="N",
                      help="OpenMP threads of the simulation (default: 1). The fast variant runs on one "
                           "thread whatever N (threads cannot pay at this network size: see --force-threads), "
                           "the literal one on at most as many threads as there are cores; the run says so "
