@@ -40,7 +40,7 @@ def _symmetric_limit(*arrays):
 def fields_beside(left, right, cells, path, title, left_label, right_label, notes=None,
                   columns=6):
     """Pairs of grey images (left[c] | right[c]) for the cells in *cells*, one row of
-    *columns* pairs after the other; each pair has its own symmetric colour scale,
+    *columns* pairs after the other; each image has its own symmetric colour scale,
     so that the shapes (not the amplitudes) are compared. *notes*[i]: text under pair i."""
     cells = list(cells)
     rows = max(1, int(np.ceil(len(cells) / columns)))
@@ -50,9 +50,9 @@ def fields_beside(left, right, cells, path, title, left_label, right_label, note
         ax.set_axis_off()
     for i, cell in enumerate(cells):
         r, c = divmod(i, columns)
-        m = _symmetric_limit(left[cell], right[cell])
         for j, (image, label) in enumerate(((left[cell], left_label), (right[cell], right_label))):
             ax = axes[r, 2 * c + j]
+            m = _symmetric_limit(image)     # its own scale: an STA is orders of magnitude below the weights
             ax.imshow(image, cmap="gray", vmin=-m, vmax=m, interpolation="nearest")
             ax.set_title(f"#{cell} {label}" if j == 0 else label, fontsize=FONT - 3, pad=2)
         if notes is not None:

@@ -13,12 +13,20 @@ def feature_matrix(parts) -> np.ndarray:
 
 
 def classify(train_x, train_y, test_x, test_y, C: float = 1.0, seed: int = 0) -> dict:
-    """Fit LinearSVC on the training split, score on the test split."""
+    """Fit LinearSVC on the training split, score on the test split.
+
+    The published read-out is LinearSVC with C = 1 (squared hinge loss, L2 penalty,
+    one-vs-rest). That optimisation problem is solved here in its primal form (liblinear's
+    trust-region Newton method, ``dual=False``): the same objective as the dual coordinate
+    descent, but it converges in about a second where the dual one ran 20,000 iterations
+    for half a minute without converging on the untrained network's features (digits), and
+    it scales with the number of images rather than their square (MNIST).
+    """
     import warnings
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.metrics import confusion_matrix, f1_score
     from sklearn.svm import LinearSVC
-    model = LinearSVC(C=C, max_iter=20_000, random_state=seed)
+    model = LinearSVC(C=C, dual=False, max_iter=1_000, random_state=seed)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         model.fit(train_x, train_y)

@@ -63,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--scheduler", default=None, metavar="ADDRESS",
                        help="an existing Dask scheduler (e.g. tcp://host:8786); its workers need this package "
                             "(start them in its folder)")
-    parser.add_argument("--out", default="evaluation", metavar="DIR", help="output folder (default: evaluation)")
+    parser.add_argument("--out", default="output_evaluation", metavar="DIR",
+                        help="output folder (default: output_evaluation)")
     parser.add_argument("--build-root", default=None, metavar="DIR",
                         help="where each worker compiles its network (default: build/ here; with --scheduler "
                              "~/.cache/v1-model/build on each worker)")
@@ -181,7 +182,7 @@ def cache_key(dataset, protocol: Protocol, spec: dict, seed: int) -> str:
     for array in (dataset.train_images, dataset.train_labels, dataset.test_images, dataset.test_labels):
         h.update(np.ascontiguousarray(array).tobytes())
     settings = dict(protocol.record(), seed=seed, **{k: v for k, v in spec.items() if k != "build_root"})
-    settings.pop("C")                           # the classifier does not change the features
+    settings.pop("C"), settings.pop("solver")   # the classifier does not change the features
     h.update(json.dumps(settings, sort_keys=True).encode())
     return h.hexdigest()
 
@@ -262,6 +263,7 @@ def run(args) -> int:
     if args.l23:
         groups += [["E2"], ["I2"], ["E2", "I2"]]
     results = {}
+    t_fit = time.perf_counter()
     for model in specs:
         for group in groups:
             name = "+".join(group)
@@ -271,11 +273,13 @@ def run(args) -> int:
     results["pixels (whitened ON/OFF crops)"] = classify(feature_matrix([rates["train"]]), dataset.train_labels,
                                                           feature_matrix([rates["test"]]), dataset.test_labels,
                                                           C=args.C, seed=args.seed)
+    fit_wall = time.perf_counter() - t_fit
     model_s = n_presentations * protocol.presentation_ms / 1000.0
     timing = {"presentations_simulated": n_presentations, "model_time_s": model_s,
               "simulation_wall_time_s": sim_wall, "model_per_wall": model_s / sim_wall if sim_wall > 0 else None,
               # without the start of the workers and the compiles: model seconds per second of one worker
               "model_per_worker_second": model_s / busy if busy > 0 else None,
+              "classification_wall_time_s": fit_wall,
               "total_wall_time_s": time.perf_counter() - t0,
               "workers": None if args.scheduler else (args.workers or len(os.sched_getaffinity(0))),
               "scheduler": args.scheduler}

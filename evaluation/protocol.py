@@ -36,6 +36,7 @@ class Protocol:
     reset: bool = True                   # network state back to its initial values before each presentation
     delays: bool = True                  # layer 2/3 with its recorded delays (the published evaluation: none)
     C: float = 1.0                       # LinearSVC regularisation
+    solver: str = "LinearSVC(dual=False)"  # the same objective as the dual solver, solved in its primal form
 
     def record(self) -> dict:
         return asdict(self)

@@ -76,7 +76,8 @@ def write_report(out: Path, metrics: dict, dataset) -> None:
              f"ON/OFF, rates up to {p['max_rate_hz']:g} Hz; every crop shown {p['repeats']} times for "
              f"{p['presentation_ms']:g} ms, {'from the initial state each time' if p['reset'] else 'back to back'}"
              f"{'' if p['delays'] else ', layer 2/3 without delays'}; Poisson seed {metrics['seed']}. Features: mean "
-             f"rates, all cells x all crops, divided by the matrix maximum; LinearSVC, C = {p['C']:g}, one-vs-rest.", "",
+             f"rates, all cells x all crops, divided by the matrix maximum; LinearSVC, C = {p['C']:g}, one-vs-rest"
+             f"{' (primal solver)' if 'dual=False' in p.get('solver', '') else ''}.", "",
              "| features | trained network | untrained (snapshot 0) |", "|---|---|---|"]
     for key in metrics["accuracy"]:
         if key.startswith("trained "):

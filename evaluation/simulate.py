@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 _NETWORKS = {}          # structure key -> [network, monitors, weights key], one per process
+_SNAPSHOTS = {}         # (run, step, layer-4 run, layer-4 step, weights hash) -> loaded snapshot
 
 
 def worker_slot() -> str:
@@ -36,7 +37,11 @@ def network_for(spec: dict):
     from models import parameters as P
     from models.network import build_network
     from training.snapshots import load_trained
-    trained = load_trained(spec["run"], spec["step"], l4_dir=spec.get("l4"), l4_step=spec.get("l4_step"))
+    snapshot = (spec["run"], spec["step"], spec.get("l4"), spec.get("l4_step"), spec["weights_sha256"])
+    if snapshot not in _SNAPSHOTS:         # read the weight files once per process, not once per chunk
+        _SNAPSHOTS[snapshot] = load_trained(spec["run"], spec["step"], l4_dir=spec.get("l4"),
+                                            l4_step=spec.get("l4_step"))
+    trained = _SNAPSHOTS[snapshot]
     delays = trained.delays
     if delays is not None and not spec["delays"]:     # the published evaluation: no axonal delays
         delays = {name: np.full_like(d, P.DT) for name, d in delays.items()}

@@ -34,6 +34,11 @@ class LayerSpec:
     def plastic(self) -> tuple:
         return tuple(s for s in self.projections if s.rule is not None)
 
+    @property
+    def has_varying_delays(self) -> bool:
+        """Whether some projection draws non-uniform axonal delays (layer 2/3)."""
+        return any(s.delay is not None and s.delay[0] != s.delay[1] for s in self.projections)
+
     def spec(self, name: str) -> P.ProjectionSpec:
         return next(s for s in self.projections if s.name == name)
 

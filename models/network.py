@@ -162,7 +162,7 @@ class V1Network:
         for proj in self.projs.values():
             if hasattr(proj.cyInstance, "clear_delayed_spikes"):
                 proj.cyInstance.clear_delayed_spikes()
-            if hasattr(proj, "get_rule_state"):
+            if getattr(proj, "learns", False):
                 raise RuntimeError(f"{proj.name}: reset_to_initial is for networks without plasticity")
         self.reseed(seed)
 

@@ -18,6 +18,8 @@ parameter values live in ``models/parameters.py``.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from rules.clopath import ClopathParams
 from rules.vogels import VogelsParams
 
@@ -31,7 +33,9 @@ def make_projection(net, pre, post, target: str, rule, variant: str, weights, *,
     """Create one all-to-all projection of *net* and load its weights.
 
     :param rule: ``ClopathParams``, ``VogelsParams`` or None (static synapses, no learning).
-    :param variant: "fast" or "literal" (ignored for static synapses).
+    :param variant: "fast" or "literal". Static synapses are ANNarchy's own, except static
+        synapses with non-uniform delays in the fast variant, which transmit with a ring of
+        spikes in dense storage (``FastDelayedStaticProjection``; the same input to the bit).
     :param weights: (n_post, n_pre) initial weights; ``None`` entries create no synapse
         (used for the diagonal of a projection without self-connections).
     :param delays: None, or (n_post, n_pre) axonal delays in ms. ANNarchy supports
@@ -46,7 +50,11 @@ def make_projection(net, pre, post, target: str, rule, variant: str, weights, *,
     if rule is not None and not isinstance(rule, (ClopathParams, VogelsParams)):
         raise TypeError(f"{name}: unknown rule type {type(rule).__name__}")
     storage, order, annarchy_delays = ("lil" if delays is not None else "dense"), None, delays
-    if rule is None:
+    if rule is None and delays is not None and variant == "fast" and np.ptp(delays) > 0:
+        from rules.fast import FastDelayedStaticProjection
+        proj = FastDelayedStaticProjection(pre, post, target, delays=delays, name=name, net_id=net.id)
+        storage, order, annarchy_delays = "dense", "pre_to_post", None
+    elif rule is None:
         proj = net.connect(pre, post, target, name=name)
         if storage == "dense":
             # pre-major: a spike adds one contiguous column (vectorised), where ANNarchy's

@@ -43,13 +43,14 @@ class FastProjection(SpecificProjection):
     (C++ members, compute_psp body or None for ANNarchy's own, plasticity call).
     """
     rule_name = "fast rule"
+    learns = True                 # False: static synapses (only the transmission is the kernel's)
     sections: tuple = ()          # names of the kernel's section timers, in order
 
     def __init__(self, pre, post, target, params, *, timers: bool = False, name=None, copied=False, net_id=0):
         self.params = params
         self.timers = bool(timers)
         synapse = ann.Synapse(
-            parameters=params.annarchy_parameters(),
+            parameters=params.annarchy_parameters() if params is not None else "",
             # The statement of this projection-level variable becomes the kernel call.
             equations="plasticity_step = 0.0 : projection",
             pre_spike="g_target += w",       # transmission; the kernels add the rest
@@ -153,6 +154,7 @@ class FastClopathProjection(FastProjection):
         members = kernel_source("clopath.hpp", pre=self.pre.id, post=self.post.id, n_pre=self.pre.size,
                                 n_post=self.post.size, period=self.flush_period, max_delay=max_delay,
                                 target=self.target, timers=str(self.timers).lower())
+        members += kernel_source("ring_transmission.hpp")
         psp = f"delayed_psp({call_args});" if max_delay > 1 else None
         return members, psp, f"clopath_step({call_args});"
 
@@ -178,3 +180,48 @@ class FastVogelsProjection(FastProjection):
         members = kernel_source("vogels.hpp", pre=self.pre.id, post=self.post.id, n_pre=self.pre.size,
                                 n_post=self.post.size, target=self.target, timers=str(self.timers).lower())
         return members, f"vogels_psp({call_args});", f"vogels_step({call_args});"
+
+
+class FastDelayedStaticProjection(FastProjection):
+    """Static synapses with non-uniform axonal delays (``rules/cpp/delayed_static.hpp``).
+
+    The frozen layer 2/3 of a snapshot (analysis, evaluation) has static projections with
+    the recorded delays. ANNarchy keeps those in LIL storage with a transmission it calls
+    slow; this projection stores them dense and pre-major and transmits with a ring of
+    spikes in flight, in ANNarchy's order of additions (the same input, bit for bit:
+    ``tests/test_pipeline.py``). Nothing learns.
+
+    :param delays: the axonal delay of every synapse, (n_post, n_pre) in ms.
+    """
+    rule_name = "static, delayed"
+    learns = False
+
+    def __init__(self, pre, post, target, params=None, *, delays, **kwargs):
+        self.own_delays = np.asarray(delays, dtype=np.float64)
+        super().__init__(pre, post, target, None, **kwargs)
+        self.synapse_type.description["functions"] += [{"name": n, "cpp": ""}
+                                                       for n in ("set_lags", "clear_delayed_spikes")]
+
+    def _options(self):
+        return {"delays": self.own_delays}
+
+    def _delay_steps(self) -> np.ndarray:
+        steps = np.rint(self.own_delays / ConfigManager().get("dt", self.net_id)).astype(int)
+        if steps.shape != (self.post.size, self.pre.size) or steps.min() < 1:
+            raise ValueError(f"{self.name}: delays must be ({self.post.size}, {self.pre.size}) and at least one step")
+        return steps
+
+    def _kernel(self, call_args):
+        if self._storage_format != "dense" or self._storage_order != "pre_to_post":
+            raise ValueError(f"{self.name}: the delayed static projection needs dense, pre-major storage")
+        members = kernel_source("delayed_static.hpp", pre=self.pre.id, post=self.post.id, n_pre=self.pre.size,
+                                n_post=self.post.size, max_delay=int(self._delay_steps().max()),
+                                target=self.target) + kernel_source("ring_transmission.hpp")
+        return members, f"static_psp({call_args});", "/* static: nothing learns */"
+
+    def _connect(self, module):
+        """After ANNarchy has created the C++ object: hand the kernel its delays."""
+        done = super()._connect(module)
+        if done and not self.cyInstance.set_lags((self._delay_steps() - 1).T.ravel().tolist()):
+            raise ValueError(f"{self.name}: the kernel refused the delays")
+        return done

@@ -14,7 +14,6 @@ import pytest
 import scipy.io
 
 from conftest import REPO_ROOT, training_images
-from evaluation import datasets as ds
 from evaluation.datasets import DatasetError, load_dataset, read_idx
 from evaluation.protocol import (Protocol, crop_offsets, crop_rates, crops, presentation_seed, to_grey,
                                  whiten_split)
@@ -272,3 +271,38 @@ def test_bad_inputs_one_line_nothing_written(case, args, problem, trained_l4, tm
     assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
     assert problem in lines[0], lines[0]
     assert not out.exists() and not build.exists()
+
+
+def _metrics(accuracy, name="digits", n_test=899, repeats=10):
+    return {"dataset": {"name": name, "split": "stratified, 50% test, random_state=0", "n_train": 898,
+                        "n_test": n_test, "classes": [str(i) for i in range(10)]},
+            "protocol": {"repeats": repeats, "presentation_ms": 125.0, "C": 1.0, "reset": True, "delays": True},
+            "accuracy": accuracy}
+
+
+def test_compare_table_median_range_and_failing_column(tmp_path):
+    from evaluation.compare import main
+    runs = {"a": 0.90, "b": 0.80, "c": 0.95}
+    for name, acc in runs.items():
+        (tmp_path / name / "digits").mkdir(parents=True)
+        (tmp_path / name / "digits" / "metrics.json").write_text(json.dumps(_metrics({"trained E": acc})))
+    (tmp_path / "bad" / "digits").mkdir(parents=True)
+    (tmp_path / "bad" / "digits" / "metrics.json").write_text(json.dumps(_metrics({"trained E": 0.5})))
+    out = tmp_path / "out"
+    assert main([str(tmp_path / n / "digits") for n in runs] + ["--failing", str(tmp_path / "bad" / "digits"),
+                                                               "--out", str(out)]) == 0
+    table = (out / "compare.md").read_text()
+    assert "| trained E | 90.00 % | 80.00 % | 95.00 % | 90.00 % (80.00–95.00) | 50.00 % |" in table
+    assert "| a | b | c | median (range) | bad (failing) |" in table
+    row = json.loads((out / "compare.json").read_text())["rows"]["trained E"]
+    assert row["median"] == pytest.approx(0.90) and row["failing"] == [0.5]
+
+
+def test_compare_refuses_different_test_sets(tmp_path):
+    from evaluation.compare import main
+    for name, metrics in {"a": _metrics({"trained E": 0.9}), "b": _metrics({"trained E": 0.9}, n_test=100)}.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "metrics.json").write_text(json.dumps(metrics))
+    with pytest.raises(SystemExit, match="compare like with like"):
+        main([str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "out")])
+    assert not (tmp_path / "out" / "compare.md").exists()

@@ -338,6 +338,49 @@ def test_l23_evaluation_resets_the_delay_queues(l23_run, tmp_path):
     assert features[0]["trained/train/E2"].max() > 0
 
 
+_STATIC_DELAYS_SCRIPT = """
+import json, sys
+run, build = sys.argv[1:3]                  # before ANNarchy takes the command line over
+from training.annarchy_env import hand_over_argv
+hand_over_argv([])
+import numpy as np
+from models.network import build_network
+from training.snapshots import load_trained
+trained = load_trained(run, None)
+rates = np.random.default_rng(0).uniform(0, 80, size=(6, 18, 18, 2))
+spikes = {}
+for variant in ("fast", "literal"):
+    net = build_network(trained.layer, build_dir=build + "/" + variant, variant=variant, static=True,
+                        delays=trained.delays, weights=trained.weights)
+    monitors = {p: net.net.monitor(net.pops[p], ["spike"]) for p in ("E2", "I2")}
+    kinds = sorted({type(p).__name__ for p in net.projs.values()})
+    for k, r in enumerate(rates):
+        if k % 2 == 0:                       # from the initial state, or with spikes still in flight
+            net.reset_to_initial(100 + k)
+        net.present(r, 125.0)
+    spikes[variant] = {p: {str(n): list(map(int, t)) for n, t in m.get("spike").items()} for p, m in monitors.items()}
+    spikes[variant + " projections"] = kinds
+print(json.dumps(spikes))
+"""
+
+
+def test_l23_frozen_delayed_projections_transmit_as_annarchy(l23_run, tmp_path):
+    """The frozen layer 2/3 (analysis, evaluation) transmits its non-uniform delays with the
+    package's ring of spikes in dense storage (fast variant) instead of ANNarchy's LIL code
+    (literal): the same spike trains, step for step, with and without a reset between
+    presentations."""
+    l23_out, _ = l23_run
+    proc = subprocess.run([sys.executable, "-c", _STATIC_DELAYS_SCRIPT, str(l23_out), str(tmp_path)],
+                          cwd=REPO_ROOT, env=_env(), capture_output=True, text=True, timeout=RUN_TIMEOUT)
+    check_ok(proc)
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert "FastDelayedStaticProjection" in result["fast projections"]
+    assert "FastDelayedStaticProjection" not in result["literal projections"]
+    for pop in ("E2", "I2"):
+        assert result["fast"][pop] == result["literal"][pop], pop
+    assert sum(len(t) for t in result["fast"]["E2"].values()) > 0
+
+
 def test_l23_loads_the_requested_l4_step(l23_run, l4_run, builds, tmp_path):
     l4_out, _ = l4_run
     out = tmp_path / "l23_step8"

@@ -36,3 +36,11 @@ def test_thread_policy():
     assert thread_policy("literal", 2, False, cores=8) == (2, None)
     threads, note = thread_policy("literal", 8, False, cores=2)
     assert threads == 2 and "2 cores" in note
+    threads, note = thread_policy("literal", 2, False, cores=8, varying_delays=True)
+    assert threads == 1 and "one thread" in note
+    assert thread_policy("literal", 2, True, cores=8, varying_delays=True) == (2, None)
+
+
+def test_only_layer23_has_varying_delays():
+    from models.layers import LAYER4, LAYER23
+    assert LAYER23.has_varying_delays and not LAYER4.has_varying_delays

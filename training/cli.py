@@ -156,17 +156,21 @@ def _resolve_settings(layer, args, out_dir: Path) -> dict | None:
     return recorded
 
 
-def thread_policy(variant: str, requested: int, force: bool, cores: int | None = None) -> tuple[int, str | None]:
+def thread_policy(variant: str, requested: int, force: bool, cores: int | None = None,
+                  varying_delays: bool = False) -> tuple[int, str | None]:
     """(threads to run, a note for the user or None) for ``-j requested``.
 
     ANNarchy's OpenMP kernel synchronises all threads about 25 times per 1-ms step
-    (~0.45 µs per barrier here). The fast variant does 15-25 µs of work per step, so a
+    (~0.45 µs per barrier here). The fast variant does 12-21 µs of work per step, so a
     second thread saves at most half of that and pays ~11 µs of barriers, and more threads
     pay more: it runs on one thread (measured in the README's speed table). The literal
-    variant does milliseconds of work per step and gains from threads, up to the number of
-    cores: with more threads than cores, the spinning barriers make it many times slower.
-    The result depends on the thread count (one random generator per thread), so the
-    count that runs is recorded and a resumed run keeps it.
+    variant does close to a millisecond of work per step and gains from threads, up to the
+    number of cores: with more threads than cores, the spinning barriers make it many times
+    slower. Except with non-uniform delays (layer 2/3): there ANNarchy's OpenMP code
+    synchronises the threads once per postsynaptic row and locks every queued spike, which
+    makes two threads slower than one (1.36 against 0.92 model s per wall s), so the literal
+    layer 2/3 runs on one thread too. The result depends on the thread count (one random
+    generator per thread), so the count that runs is recorded and a resumed run keeps it.
     """
     if cores is None:
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
@@ -176,6 +180,10 @@ def thread_policy(variant: str, requested: int, force: bool, cores: int | None =
         return 1, (f"-j {requested}: the fast variant runs on one thread: with ~20 µs of work per step, "
                    "the ~25 thread synchronisations per step cost more than more cores save (README, Speed); "
                    "--force-threads runs it on the requested threads anyway")
+    if varying_delays:
+        return 1, (f"-j {requested}: the literal variant of this layer runs on one thread: ANNarchy's threaded "
+                   "transmission of non-uniform delays synchronises once per row and is slower on more threads "
+                   "(README, Speed); --force-threads runs it on the requested threads anyway")
     if requested > cores:
         return cores, (f"-j {requested}: {cores} cores available; running on {cores} threads "
                        "(more threads than cores make the run many times slower; --force-threads overrides)")
@@ -249,7 +257,8 @@ def _run(layer, args) -> int:
     from training.trainer import Interrupted, Trainer
 
     if recorded is None:
-        threads, note = thread_policy(args.variant, args.num_threads, args.force_threads)
+        threads, note = thread_policy(args.variant, args.num_threads, args.force_threads,
+                                      varying_delays=layer.has_varying_delays)
         if note:
             print(note, file=sys.stderr)
     else:

@@ -374,15 +374,7 @@ void delayed_psp(const int tid, const int nt) {
     if (!(_transmission && POST()._active)) return;
     const double t0 = clock_now();
     ColumnBook &book = books[tid];
-    double *g = POST().g_${target}.data();
-    for (int L = D - 1; L >= 0; L--) {
-        const long int emitted = t - 1 - L;
-        if (emitted < 0) continue;
-        for (int j : book.ring[emitted % D]) {
-            const double *wc = column(j);
-            for (int i : book.rows[L][j]) g[i] += wc[i];
-        }
-    }
+    deliver_delayed(book, POST().g_${target}.data());      // ring_transmission.hpp
     if (TIMERS && tid == 0) section_s[4] += clock_now() - t0;
     if (nt > 1) {
         #pragma omp barrier

@@ -1,0 +1,90 @@
+// Static synapses with non-uniform axonal delays: the members of one generated projection
+// struct (rules/fast.py, FastDelayedStaticProjection).
+//
+// ANNarchy stores non-uniform delays only in LIL format, and its transmission of them is
+// slow (it warns so). This projection stores the weights dense and pre-major and transmits
+// the spikes itself with each synapse's own delay, exactly as the fast Clopath kernel does
+// (rules/cpp/clopath.hpp, delayed_psp): a spike of cell j at step e reaches the rows of lag
+// L = delay - 1 at step e + L + 1; per row the additions come in ANNarchy's order for delayed
+// spikes (oldest emission first, within one step in the order of the presynaptic spike
+// list), so g_target is the same, bit for bit, as with ANNarchy's own code.
+//
+// ANNarchy internals used (generated code of ANNarchy 5.0.x; checked with 5.0.4):
+//   pop<id>, t, w (DenseMatrix, pre-major), _transmission, _active, spiked (pre), g_<target>
+static constexpr int N_PRE = ${n_pre};
+static constexpr int N_POST = ${n_post};
+static constexpr int D = ${max_delay};        // longest delay in steps (lags 0..D-1)
+inline auto& PRE() { return *pop${pre}; }
+inline auto& POST() { return *pop${post}; }
+inline double* column(const int j) { return w.data() + (size_t)j * N_POST; }
+
+std::vector<int> lags;                        // [j*N_POST + i] = delay - 1 (steps)
+struct RowBook {
+    std::vector<std::vector<int>> rows[D];    // [lag][j]: this thread's rows i with that lag
+    std::vector<int> ring[D];                 // spiked(t - m) at [(t - m) % D]: spikes in flight
+};
+std::vector<RowBook> books;
+bool static_ready = false;
+
+void static_init(const int tid, const int nt) {
+    #pragma omp barrier
+    if (tid == 0) {
+        books.assign(nt, RowBook());
+        for (int th = 0; th < nt; th++) {
+            RowBook &b = books[th];
+            const int r0 = th * N_POST / nt, r1 = (th + 1) * N_POST / nt;
+            for (int L = 0; L < D; L++) b.rows[L].assign(N_PRE, std::vector<int>());
+            for (int i = r0; i < r1; i++)
+                for (int j = 0; j < N_PRE; j++) b.rows[lags[(size_t)j * N_POST + i]][j].push_back(i);
+            if (!restored_ring.empty()) {        // continue from a checkpoint
+                auto it = restored_ring.begin();
+                for (int m = 0; m < D; m++) { const int n = (int)*it++; b.ring[m].assign(it, it + n); it += n; }
+            }
+        }
+        restored_ring.clear();
+        static_ready = true;
+    }
+    #pragma omp barrier
+}
+
+// Python accessors (rules/fast.py binds them).
+bool set_lags(std::vector<int> v) {
+    if ((int)v.size() != N_PRE * N_POST) return false;
+    for (int x : v) if (x < 0 || x >= D) return false;
+    lags = v; books.clear(); static_ready = false;
+    return true;
+}
+void clear_delayed_spikes() {                 // no spike in flight (a network's initial state)
+    for (auto &b : books) for (int m = 0; m < D; m++) b.ring[m].clear();
+}
+// Checkpoints: the spikes in flight (thread 0's copy; every thread keeps the same):
+// per ring slot its length and its ranks.
+std::vector<double> restored_ring;
+std::vector<double> rule_state_get() {
+    if (!restored_ring.empty() || books.empty()) return restored_ring;
+    std::vector<double> s;
+    for (int m = 0; m < D; m++) {
+        s.push_back((double)books[0].ring[m].size());
+        s.insert(s.end(), books[0].ring[m].begin(), books[0].ring[m].end());
+    }
+    return s;
+}
+bool rule_state_set(std::vector<double> s) {
+    restored_ring = s; books.clear(); static_ready = false;
+    return true;
+}
+std::vector<double> section_times() { return std::vector<double>(); }
+
+// compute_psp() of step t: the presynaptic spikes of step t - 1 (the population's spike
+// list until its update in this step) enter the ring; a spike of cell j at step e reaches
+// the rows of lag L at step e + L + 1.
+void static_psp(const int tid, const int nt) {
+    if (!static_ready || (int)books.size() != nt) static_init(tid, nt);
+    RowBook &book = books[tid];
+    if (t >= 1) book.ring[(t - 1) % D].assign(PRE().spiked.begin(), PRE().spiked.end());
+    if (!(_transmission && POST()._active)) return;
+    deliver_delayed(book, POST().g_${target}.data());      // ring_transmission.hpp
+    if (nt > 1) {
+        #pragma omp barrier
+    }
+}
