@@ -5,7 +5,8 @@
 REPORT is an ``analyze.py`` report folder of a complete run (its ``metrics.json``; the run's
 ``run.json`` gives the seed). Healthy runs are summarised by their median and range; failing
 runs (``--failing``: the runs the training warned about) get rows of their own, labelled.
-Writes ``across_seeds.json`` and ``across_seeds.md`` into DIR.
+Writes ``across_seeds.json`` and ``across_seeds.md`` into DIR (``across_seeds_L2_3.*`` for
+layer-2/3 reports, with the measures of E2 and I2).
 """
 from __future__ import annotations
 
@@ -33,8 +34,20 @@ ROWS = [
     ("E: half-width at contrast 0.1 / 0.3 / 1, median", "E", "contrast", "pair_deg"),
     ("E: population sparseness, natural patches (mean)", "E", ("sparseness", "population_mean"), ".2f"),
     ("I: population sparseness (mean)", "I", ("sparseness", "population_mean"), ".2f"),
-    ("E / I: mean rate on natural patches", "E", (("sparseness", "mean_rate_hz"),), "rates"),
+    ("E / I: mean rate on natural patches", "E", ("E", "I"), "rates"),
     ("E: STA vs weight field, median correlation", "E", ("sta", "correlation_median"), ".2f"),
+]
+# Layer-2/3 reports (their metrics hold E2 and I2): the measures of the new layer.
+ROWS_L23 = [
+    ("E2: OSI, median", "E2", ("tuning", "osi_median"), ".2f"),
+    ("I2: OSI, median", "I2", ("tuning", "osi_median"), ".2f"),
+    ("E2: half-width at 1/√2, full contrast, median", "E2", ("tuning", "half_width_median_deg"), "deg"),
+    ("E2: orientation bandwidth (full width at half height), median", "E2", ("tuning", "bandwidth_median_deg"), "deg"),
+    ("E2: half-width at contrast 0.1 / 0.3 / 1, median", "E2", "contrast", "pair_deg"),
+    ("E2: population sparseness, natural patches (mean)", "E2", ("sparseness", "population_mean"), ".2f"),
+    ("I2: population sparseness (mean)", "I2", ("sparseness", "population_mean"), ".2f"),
+    ("E2 / I2: mean rate on natural patches", "E2", ("E2", "I2"), "rates"),
+    ("E2: STA vs effective field, median correlation", "E2", ("sta", "correlation_median"), ".2f"),
 ]
 
 
@@ -51,7 +64,7 @@ def values(metrics: dict, row) -> tuple:
         by = metrics["populations"][pop]["tuning"]["half_width_median_deg_by_contrast"]
         return tuple(by.get(k) for k in ("0.1", "0.3", "1"))
     if kind == "rates":
-        return (_get(metrics, "E", ("sparseness", "mean_rate_hz")), _get(metrics, "I", ("sparseness", "mean_rate_hz")))
+        return tuple(_get(metrics, p, ("sparseness", "mean_rate_hz")) for p in path)
     if kind == "pair":
         return tuple(_get(metrics, pop, p) for p in path)
     return (_get(metrics, pop, path),)
@@ -99,23 +112,28 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     healthy = [load(Path(r)) for r in args.reports]
     failing = [load(Path(r)) for r in args.failing]
-    header = (f"| after 400,000 patches | healthy seeds {', '.join(str(h['seed']) for h in healthy)}: median (range) | "
-              + " | ".join(f"seed {f['seed']} (failing)" for f in failing) + " |")
-    lines = [header, "|---|---|" + "---|" * len(failing)]
+    layer23 = [("E2" in r["metrics"]["populations"]) for r in healthy + failing]
+    if len(set(layer23)) > 1:
+        parser.error("give reports of one layer: layer-4 runs or layer-2/3 runs, not both")
+    rows, name = (ROWS_L23, "across_seeds_L2_3") if layer23[0] else (ROWS, "across_seeds")
+    what = "seeds" if layer23[0] else "healthy seeds"
+    header = ["after 400,000 patches", f"{what} {', '.join(str(h['seed']) for h in healthy)}: median (range)"] + \
+             [f"seed {f['seed']} (failing)" for f in failing]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     table = []
-    for row in ROWS:
+    for row in rows:
         label, kind = row[0], row[3]
         cols = [values(h["metrics"], row) for h in healthy]
         fails = [values(f["metrics"], row) for f in failing]
-        lines.append(f"| {label} | {_summary(cols, kind)} | " + " | ".join(_cell(f, kind) for f in fails) + " |")
+        lines.append("| " + " | ".join([label, _summary(cols, kind)] + [_cell(f, kind) for f in fails]) + " |")
         table.append({"measure": label, "healthy": {str(h["seed"]): c for h, c in zip(healthy, cols)},
                       "failing": {str(f["seed"]): c for f, c in zip(failing, fails)}})
     out = Path(args.out)
-    save_json(out / "across_seeds.json", {"healthy_seeds": [h["seed"] for h in healthy],
+    save_json(out / f"{name}.json", {"healthy_seeds": [h["seed"] for h in healthy],
                                           "failing_seeds": [f["seed"] for f in failing],
                                           "reports": [h["report"] for h in healthy + failing], "rows": table})
     text = "\n".join(lines) + "\n"
-    atomic_write(out / "across_seeds.md", lambda f: f.write(text.encode()))
+    atomic_write(out / f"{name}.md", lambda f: f.write(text.encode()))
     print(text)
     return 0
 

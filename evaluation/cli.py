@@ -207,9 +207,20 @@ def load_cache(path: Path, keys: dict) -> dict:
     return found
 
 
-def save_cache(path: Path, keys: dict, feats: dict) -> None:
+def cached_simulation(path: Path) -> dict | None:
+    """How the cached features were simulated (model time, wall time, workers, date), if recorded."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return json.loads(str(data["simulation/record"])) if "simulation/record" in data.files else None
+    except (OSError, ValueError):
+        return None
+
+
+def save_cache(path: Path, keys: dict, feats: dict, record: dict | None = None) -> None:
     from training.files import atomic_write
     arrays = {f"{model}/key": np.array(key) for model, key in keys.items()}
+    if record is not None:
+        arrays["simulation/record"] = np.array(json.dumps(record))
     for model, splits in feats.items():
         for split, pops in splits.items():
             for pop, array in pops.items():
@@ -255,8 +266,15 @@ def run(args) -> int:
         sim_wall = time.perf_counter() - t_sim
         for model, splits in new.items():
             feats.setdefault(model, {}).update(splits)
-        save_cache(out / CACHE, keys, feats)
+        model_s = n_presentations * protocol.presentation_ms / 1000.0
+        cached = {"presentations": n_presentations, "model_time_s": model_s, "simulation_wall_time_s": sim_wall,
+                  "model_per_wall": model_s / sim_wall, "model_per_worker_second": model_s / busy if busy > 0 else None,
+                  "workers": None if args.scheduler else (args.workers or len(os.sched_getaffinity(0))),
+                  "scheduler": args.scheduler,
+                  "date": _dt.datetime.now().astimezone().isoformat(timespec="seconds")}
+        save_cache(out / CACHE, keys, feats, cached)
     else:
+        cached = cached_simulation(out / CACHE)
         print(f"{args.dataset}: features from the cache ({out / CACHE})", file=sys.stderr)
 
     groups = [["E"], ["I"], ["E", "I"]]
@@ -282,7 +300,9 @@ def run(args) -> int:
               "classification_wall_time_s": fit_wall,
               "total_wall_time_s": time.perf_counter() - t0,
               "workers": None if args.scheduler else (args.workers or len(os.sched_getaffinity(0))),
-              "scheduler": args.scheduler}
+              "scheduler": args.scheduler,
+              # the simulation that produced the features (this run's, or the cached one's)
+              "features_simulated": cached}
     metrics = {
         "dataset": {"name": dataset.name, "source": dataset.source, "split": dataset.split,
                     "n_train": int(len(dataset.train_labels)), "n_test": int(len(dataset.test_labels)),

@@ -93,6 +93,11 @@ def write_report(out: Path, metrics: dict, dataset) -> None:
         lines += [f"Simulation: {t['presentations_simulated']:,} presentations, {t['model_time_s']:,.0f} s of model "
                   f"time in {t['simulation_wall_time_s']:,.1f} s of wall time (model/wall "
                   f"{t['model_per_wall']:.1f}), {t['workers'] or t['scheduler']} workers.", ""]
+    elif t.get("features_simulated"):
+        c = t["features_simulated"]
+        lines += [f"Features from the cache, simulated {c['date']}: {c['presentations']:,} presentations, "
+                  f"{c['model_time_s']:,.0f} s of model time in {c['simulation_wall_time_s']:,.1f} s of wall time "
+                  f"(model/wall {c['model_per_wall']:.1f}), {c['workers'] or c['scheduler']} workers.", ""]
     lines += [f"![{name}]({name})" for name in figures] + [""]
     text = "\n".join(lines)
     atomic_write(out / "report.md", lambda f: f.write(text.encode()))

@@ -222,7 +222,11 @@ def test_evaluation_outputs(evaluated):
 def test_features_do_not_depend_on_the_workers(evaluated):
     with np.load(evaluated[1][0] / "features.npz") as one, np.load(evaluated[2][0] / "features.npz") as two:
         assert sorted(one.files) == sorted(two.files)
-        for name in one.files:
+        assert json.loads(str(one["simulation/record"]))["workers"] == 1
+        assert json.loads(str(two["simulation/record"]))["workers"] == 2
+        features = [name for name in one.files if not name.startswith("simulation/")]
+        assert "trained/test/E" in features
+        for name in features:
             np.testing.assert_array_equal(one[name], two[name], err_msg=name)
 
 
@@ -233,7 +237,11 @@ def test_cached_features_refit_without_simulating(evaluated, trained_l4):
                     "--C", 0.1, "--build-root", out.parent / "never", "--no-progress", timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "features from the cache" in proc.stderr and (out / "features.npz").stat().st_mtime_ns == before
-    assert json.loads((out / "metrics.json").read_text())["protocol"]["C"] == 0.1
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["protocol"]["C"] == 0.1
+    assert metrics["timing"]["simulation_wall_time_s"] == 0          # nothing simulated in this run ...
+    assert metrics["timing"]["features_simulated"]["presentations"] == 2 * 2 * 48 * 4   # ... the cached run's
+    assert "Features from the cache, simulated" in (out / "report.md").read_text()
     assert not (out.parent / "never").exists()
 
 

@@ -4,10 +4,10 @@
 #   docs/results/collect.sh RUNS
 #
 # RUNS holds the runs made with the commands in docs/results/README.md:
-#   RUNS/L4_seed{1,2,3,4}, RUNS/L23_seed2                 (ann_L4.py, ann_L2_3.py)
-#   RUNS/analysis/L4_seed{1,2,3,4}, RUNS/analysis/L23_seed2 (analyze.py, full protocol)
-#   RUNS/analysis/series_seed2/{0,100000,...,400000}         (analyze.py --quick)
-#   RUNS/eval/L4_seed{1,2,3,4}/digits, RUNS/eval/L23_seed2/digits (evaluate.py)
+#   RUNS/L4_seed{1,2,3,4}, RUNS/L23_seed{2,3,4}                 (ann_L4.py, ann_L2_3.py)
+#   RUNS/analysis/L4_seed{1,2,3,4}, RUNS/analysis/L23_seed{2,3,4} (analyze.py, full protocol)
+#   RUNS/analysis/series_seed2/{0,100000,...,400000}               (analyze.py --quick)
+#   RUNS/eval/L4_seed{1,2,3,4}/digits, RUNS/eval/L23_seed{2,3,4}/digits (evaluate.py)
 # The figures redrawn here (ON − OFF grids, rates and weights over training, the
 # development series, the tables across seeds) are computed from those files.
 set -euo pipefail
@@ -58,11 +58,19 @@ for f in sta_E2 tuning_summary_E2 contrast_invariance_E2 sparseness sta_correlat
   cp "$RUNS/analysis/L23_seed2/$f.png" "$D/"
 done
 cp "$RUNS/analysis/L23_seed2/metrics.json" "$D/"
+for s in 3 4; do
+  "$PY" -m training.plots "$RUNS/L23_seed$s" > /dev/null
+  mkdir -p "$HERE/L23_seed${s}_400k"
+  cp "$RUNS/analysis/L23_seed$s/metrics.json" "$RUNS/analysis/L23_seed$s/sta_E2.png" "$HERE/L23_seed${s}_400k/"
+done
+"$PY" -m analysis.across_seeds "$RUNS"/analysis/L23_seed{2,3,4} --out "$HERE" > /dev/null
 
 # object recognition (digits): layer 4 across seeds, and layers 4 + 2/3 of the headline run
 D=$HERE/evaluation_digits; mkdir -p "$D"
 "$PY" -m evaluation.compare "$RUNS"/eval/L4_seed{2,3,4}/digits --failing "$RUNS/eval/L4_seed1/digits" \
   --out "$D" > /dev/null
+mkdir -p "$D/L2_3"
+"$PY" -m evaluation.compare "$RUNS"/eval/L23_seed{2,3,4}/digits --out "$D/L2_3" > /dev/null
 for f in metrics.json accuracy.png confusion.png; do
   cp "$RUNS/eval/L23_seed2/digits/$f" "$D/L23_seed2_$f"
 done
