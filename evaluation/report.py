@@ -27,7 +27,7 @@ def _figures(out: Path, metrics: dict, dataset) -> list[str]:
 
     acc = metrics["accuracy"]
     groups = [k.split(" ", 1)[1] for k in acc if k.startswith("trained ")]
-    fig, ax = plt.subplots(figsize=(1.3 * len(groups) + 3.5, 4.2), layout="constrained")
+    fig, ax = plt.subplots(figsize=(1.3 * len(groups) + 5.5, 4.2), layout="constrained")
     x = np.arange(len(groups))
     ax.bar(x - 0.2, [100 * acc[f"trained {g}"] for g in groups], 0.4, color="tab:purple", label="trained network")
     ax.bar(x + 0.2, [100 * acc[f"untrained {g}"] for g in groups], 0.4, color="0.7", label="untrained (snapshot 0)")
@@ -38,7 +38,7 @@ def _figures(out: Path, metrics: dict, dataset) -> list[str]:
     ax.set_ylabel("test accuracy (%)")
     ax.set_ylim(0, 100)
     ax.set_title(f"{metrics['dataset']['name']}: linear SVM on the network's rates")
-    ax.legend(frameon=False, fontsize=9, loc="lower right")
+    ax.legend(frameon=False, fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1.0))   # beside the bars
     atomic_write(out / "accuracy.png", lambda f: fig.savefig(f, format="png", dpi=120))
     plt.close(fig)
 
