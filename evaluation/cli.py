@@ -255,6 +255,8 @@ def run(args) -> int:
     feats = load_cache(out / CACHE, keys)
     todo = [(m, s) for m in specs for s in ("train", "test") if s not in feats.get(m, {})]
     n_presentations = sum(len(rates[s]) for _, s in todo) * rates["train"].shape[1] * protocol.repeats
+    model_s = n_presentations * protocol.presentation_ms / 1000.0
+    workers = None if args.scheduler else (args.workers or len(os.sched_getaffinity(0)))
     sim_wall, busy = 0.0, 0.0
     if todo:
         print(f"{args.dataset}: {n_presentations:,} presentations of {protocol.presentation_ms:g} ms "
@@ -266,11 +268,9 @@ def run(args) -> int:
         sim_wall = time.perf_counter() - t_sim
         for model, splits in new.items():
             feats.setdefault(model, {}).update(splits)
-        model_s = n_presentations * protocol.presentation_ms / 1000.0
         cached = {"presentations": n_presentations, "model_time_s": model_s, "simulation_wall_time_s": sim_wall,
                   "model_per_wall": model_s / sim_wall, "model_per_worker_second": model_s / busy if busy > 0 else None,
-                  "workers": None if args.scheduler else (args.workers or len(os.sched_getaffinity(0))),
-                  "scheduler": args.scheduler,
+                  "workers": workers, "scheduler": args.scheduler,
                   "date": _dt.datetime.now().astimezone().isoformat(timespec="seconds")}
         save_cache(out / CACHE, keys, feats, cached)
     else:
@@ -292,14 +292,13 @@ def run(args) -> int:
                                                           feature_matrix([rates["test"]]), dataset.test_labels,
                                                           C=args.C, seed=args.seed)
     fit_wall = time.perf_counter() - t_fit
-    model_s = n_presentations * protocol.presentation_ms / 1000.0
     timing = {"presentations_simulated": n_presentations, "model_time_s": model_s,
               "simulation_wall_time_s": sim_wall, "model_per_wall": model_s / sim_wall if sim_wall > 0 else None,
               # without the start of the workers and the compiles: model seconds per second of one worker
               "model_per_worker_second": model_s / busy if busy > 0 else None,
               "classification_wall_time_s": fit_wall,
               "total_wall_time_s": time.perf_counter() - t0,
-              "workers": None if args.scheduler else (args.workers or len(os.sched_getaffinity(0))),
+              "workers": workers,
               "scheduler": args.scheduler,
               # the simulation that produced the features (this run's, or the cached one's)
               "features_simulated": cached}

@@ -45,9 +45,12 @@ class FastProjection(SpecificProjection):
     rule_name = "fast rule"
     learns = True                 # False: static synapses (only the transmission is the kernel's)
     sections: tuple = ()          # names of the kernel's section timers, in order
+    kernel_functions: tuple = ()  # further kernel functions bound to Python
 
-    def __init__(self, pre, post, target, params, *, timers: bool = False, name=None, copied=False, net_id=0):
+    def __init__(self, pre, post, target, params, *, delays=None, timers: bool = False, name=None, copied=False,
+                 net_id=0):
         self.params = params
+        self.own_delays = None if delays is None else np.asarray(delays, dtype=np.float64)
         self.timers = bool(timers)
         synapse = ann.Synapse(
             parameters=params.annarchy_parameters() if params is not None else "",
@@ -57,9 +60,29 @@ class FastProjection(SpecificProjection):
             name=f"{self.rule_name} (fast)",
         )
         super().__init__(pre, post, target, synapse=synapse, name=name, copied=copied, net_id=net_id)
-        # Bind the kernels' checkpoint accessors to Python (their bodies are in the kernel file).
-        self.synapse_type.description["functions"] += [{"name": n, "cpp": ""}
-                                                       for n in _STATE_ACCESSORS + ("section_times",)]
+        # Bind the kernels' accessors to Python (their bodies are in the kernel files).
+        bound = _STATE_ACCESSORS + ("section_times",) + self.kernel_functions
+        self.synapse_type.description["functions"] += [{"name": n, "cpp": ""} for n in bound]
+
+    # -- axonal delays kept by the kernel (rules/cpp/ring_transmission.hpp) --------------
+    def _delay_steps(self) -> np.ndarray | None:
+        """The delays in steps, (n_post, n_pre), or None without delays."""
+        if self.own_delays is None:
+            return None
+        steps = np.rint(self.own_delays / ConfigManager().get("dt", self.net_id)).astype(int)
+        if steps.shape != (self.post.size, self.pre.size) or steps.min() < 1:
+            raise ValueError(f"{self.name}: delays must be ({self.post.size}, {self.pre.size}) and at least one step")
+        return steps
+
+    def _connect(self, module):
+        """After ANNarchy has created the C++ object: hand the kernel its delays."""
+        done = super()._connect(module)
+        steps = self._delay_steps()
+        if done and steps is not None and steps.max() > 1:
+            # the kernel indexes lags pre-major, like the weights: [j * n_post + i]
+            if not self.cyInstance.set_lags((steps - 1).T.ravel().tolist()):
+                raise ValueError(f"{self.name}: the kernel refused the delays")
+        return done
 
     # -- checkpoints (models/state.py) ---------------------------------------------
     def get_rule_state(self) -> list[float]:
@@ -124,22 +147,14 @@ class FastClopathProjection(FastProjection):
     rule_name = "Clopath"
     sections = ("running sums", "histories", "columns", "columns at period end", "delayed transmission")
 
+    kernel_functions = ("set_lags",)
+
     def __init__(self, pre, post, target, params: ClopathParams, flush_period: int, delays=None, **kwargs):
         self.flush_period = int(flush_period)
-        self.own_delays = None if delays is None else np.asarray(delays, dtype=np.float64)
-        super().__init__(pre, post, target, params, **kwargs)
-        self.synapse_type.description["functions"].append({"name": "set_lags", "cpp": ""})
+        super().__init__(pre, post, target, params, delays=delays, **kwargs)
 
     def _options(self):
         return {"flush_period": self.flush_period, "delays": self.own_delays}
-
-    def _delay_steps(self) -> np.ndarray | None:
-        if self.own_delays is None:
-            return None
-        steps = np.rint(self.own_delays / ConfigManager().get("dt", self.net_id)).astype(int)
-        if steps.shape != (self.post.size, self.pre.size) or steps.min() < 1:
-            raise ValueError(f"{self.name}: delays must be ({self.post.size}, {self.pre.size}) and at least one step")
-        return steps
 
     def _kernel(self, call_args):
         if self.pre is self.post:
@@ -157,16 +172,6 @@ class FastClopathProjection(FastProjection):
         members += kernel_source("ring_transmission.hpp")
         psp = f"delayed_psp({call_args});" if max_delay > 1 else None
         return members, psp, f"clopath_step({call_args});"
-
-    def _connect(self, module):
-        """After ANNarchy has created the C++ object: hand the kernel its delays."""
-        done = super()._connect(module)
-        steps = self._delay_steps()
-        if done and steps is not None and steps.max() > 1:
-            # the kernel indexes lags pre-major, like the weights: [j * n_post + i]
-            if not self.cyInstance.set_lags((steps - 1).T.ravel().tolist()):
-                raise ValueError(f"{self.name}: the kernel refused the delays")
-        return done
 
 
 class FastVogelsProjection(FastProjection):
@@ -195,21 +200,13 @@ class FastDelayedStaticProjection(FastProjection):
     """
     rule_name = "static, delayed"
     learns = False
+    kernel_functions = ("set_lags", "clear_delayed_spikes")
 
     def __init__(self, pre, post, target, params=None, *, delays, **kwargs):
-        self.own_delays = np.asarray(delays, dtype=np.float64)
-        super().__init__(pre, post, target, None, **kwargs)
-        self.synapse_type.description["functions"] += [{"name": n, "cpp": ""}
-                                                       for n in ("set_lags", "clear_delayed_spikes")]
+        super().__init__(pre, post, target, None, delays=delays, **kwargs)
 
     def _options(self):
         return {"delays": self.own_delays}
-
-    def _delay_steps(self) -> np.ndarray:
-        steps = np.rint(self.own_delays / ConfigManager().get("dt", self.net_id)).astype(int)
-        if steps.shape != (self.post.size, self.pre.size) or steps.min() < 1:
-            raise ValueError(f"{self.name}: delays must be ({self.post.size}, {self.pre.size}) and at least one step")
-        return steps
 
     def _kernel(self, call_args):
         if self._storage_format != "dense" or self._storage_order != "pre_to_post":
@@ -218,10 +215,3 @@ class FastDelayedStaticProjection(FastProjection):
                                 n_post=self.post.size, max_delay=int(self._delay_steps().max()),
                                 target=self.target) + kernel_source("ring_transmission.hpp")
         return members, f"static_psp({call_args});", "/* static: nothing learns */"
-
-    def _connect(self, module):
-        """After ANNarchy has created the C++ object: hand the kernel its delays."""
-        done = super()._connect(module)
-        if done and not self.cyInstance.set_lags((self._delay_steps() - 1).T.ravel().tolist()):
-            raise ValueError(f"{self.name}: the kernel refused the delays")
-        return done

@@ -41,8 +41,6 @@ std::vector<double> section_times() { return std::vector<double>(section_s, sect
 inline auto& PRE() { return *pop${pre}; }
 inline auto& POST() { return *pop${post}; }
 inline double* column(const int j) { return w.data() + (size_t)j * N_POST; }
-std::vector<int> lags;                       // [j*N_POST + i] = delay - 1 (steps), D > 1 only
-inline int lag(const int i, const int j) { return D > 1 ? lags[(size_t)j * N_POST + i] : 0; }
 
 double q = 0.0;                              // trace decay per step, 1 - dt/taux
 double qpow[K + 1], qinv[K + 1];             // q^k, q^-k
@@ -77,12 +75,7 @@ void clopath_init(const int tid, const int nt) {
             ColumnBook &b = books[th];
             // Entered at step t: the previous step closes an (empty) period.
             b.base_t = t - 1;
-            if (D > 1) {
-                const int r0 = th * N_POST / nt, r1 = (th + 1) * N_POST / nt;
-                for (int L = 0; L < D; L++) b.rows[L].assign(N_PRE, std::vector<int>());
-                for (int i = r0; i < r1; i++)
-                    for (int j = 0; j < N_PRE; j++) b.rows[lag(i, j)][j].push_back(i);
-            }
+            if (D > 1) index_rows(b, th, nt);               // ring_transmission.hpp
             for (int L = 0; L < D; L++) {
                 b.sent_hist[L].assign(N_PRE, 0.0);
                 b.last_k[L].assign(N_PRE, 0);
@@ -121,12 +114,7 @@ std::vector<double> pack_book() {
         s.insert(s.end(), x.begin(), x.end());
         s.insert(s.end(), b.sent_hist[L].begin(), b.sent_hist[L].end());
     }
-    if (D > 1) {
-        for (int m = 0; m < D; m++) {
-            s.push_back((double)b.ring[m].size());
-            s.insert(s.end(), b.ring[m].begin(), b.ring[m].end());
-        }
-    }
+    if (D > 1) pack_ring(b, s);
     return s;
 }
 void unpack_book(ColumnBook &b, const std::vector<double> &s) {
@@ -139,13 +127,7 @@ void unpack_book(ColumnBook &b, const std::vector<double> &s) {
         for (int j = 0; j < N_PRE; j++) b.x_hist[L][j] = *it++;
         for (int j = 0; j < N_PRE; j++) b.sent_hist[L][j] = *it++;
     }
-    if (D > 1) {
-        for (int m = 0; m < D; m++) {
-            const int n = (int)*it++;
-            b.ring[m].assign(it, it + n);
-            it += n;
-        }
-    }
+    if (D > 1) unpack_ring(b, it);
 }
 // The presynaptic Spike and xtrace as the synapses of lag L see them now. Without delays
 // they are the population's current values, read in place (no copy per step).
@@ -170,8 +152,7 @@ bool rule_state_set(std::vector<double> s) {
     return true;
 }
 bool set_lags(std::vector<int> v) {
-    if ((int)v.size() != N_PRE * N_POST) return false;
-    for (int x : v) if (x < 0 || x >= D) return false;
+    if (!lags_fit(v)) return false;
     lags = v; books.clear(); clopath_ready = false;
     return true;
 }

@@ -18,7 +18,6 @@ inline auto& PRE() { return *pop${pre}; }
 inline auto& POST() { return *pop${post}; }
 inline double* column(const int j) { return w.data() + (size_t)j * N_POST; }
 
-std::vector<int> lags;                        // [j*N_POST + i] = delay - 1 (steps)
 struct RowBook {
     std::vector<std::vector<int>> rows[D];    // [lag][j]: this thread's rows i with that lag
     std::vector<int> ring[D];                 // spiked(t - m) at [(t - m) % D]: spikes in flight
@@ -31,14 +30,10 @@ void static_init(const int tid, const int nt) {
     if (tid == 0) {
         books.assign(nt, RowBook());
         for (int th = 0; th < nt; th++) {
-            RowBook &b = books[th];
-            const int r0 = th * N_POST / nt, r1 = (th + 1) * N_POST / nt;
-            for (int L = 0; L < D; L++) b.rows[L].assign(N_PRE, std::vector<int>());
-            for (int i = r0; i < r1; i++)
-                for (int j = 0; j < N_PRE; j++) b.rows[lags[(size_t)j * N_POST + i]][j].push_back(i);
-            if (!restored_ring.empty()) {        // continue from a checkpoint
-                auto it = restored_ring.begin();
-                for (int m = 0; m < D; m++) { const int n = (int)*it++; b.ring[m].assign(it, it + n); it += n; }
+            index_rows(books[th], th, nt);                  // ring_transmission.hpp
+            if (!restored_ring.empty()) {                   // continue from a checkpoint
+                std::vector<double>::const_iterator it = restored_ring.begin();
+                unpack_ring(books[th], it);
             }
         }
         restored_ring.clear();
@@ -49,8 +44,7 @@ void static_init(const int tid, const int nt) {
 
 // Python accessors (rules/fast.py binds them).
 bool set_lags(std::vector<int> v) {
-    if ((int)v.size() != N_PRE * N_POST) return false;
-    for (int x : v) if (x < 0 || x >= D) return false;
+    if (!lags_fit(v)) return false;
     lags = v; books.clear(); static_ready = false;
     return true;
 }
@@ -63,10 +57,7 @@ std::vector<double> restored_ring;
 std::vector<double> rule_state_get() {
     if (!restored_ring.empty() || books.empty()) return restored_ring;
     std::vector<double> s;
-    for (int m = 0; m < D; m++) {
-        s.push_back((double)books[0].ring[m].size());
-        s.insert(s.end(), books[0].ring[m].begin(), books[0].ring[m].end());
-    }
+    pack_ring(books[0], s);
     return s;
 }
 bool rule_state_set(std::vector<double> s) {
