@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Train layer 4 of the spiking V1 model (MODEL_SPEC section 4).
+"""Train layer 4 of the spiking V1 model (docs/model.md §4).
 
     python ann_L4.py -j4                 # 400,000 patches into output_L4/
     python ann_L4.py --patches 2000 --seed 1 --out output_L4_test

@@ -1,4 +1,4 @@
-"""Analyses of a trained V1 model (MODEL_SPEC sections 6 and 7), pure numpy/scipy/matplotlib.
+"""Analyses of a trained V1 model (docs/model.md §6 and §7), pure numpy/scipy/matplotlib.
 
 - ``receptive_fields``: ON - OFF receptive-field images and weight histograms.
 - ``rezeptiv``: command-line view of the receptive fields of a layer-4 run.

@@ -1,4 +1,4 @@
-"""What did the trained network learn? One command, one report (MODEL_SPEC sections 6 and 7).
+"""What did the trained network learn? One command, one report (docs/model.md §6 and §7).
 
 ``python analyze.py OUT_DIR`` reads a weight snapshot of a layer-4 (or layer-2/3)
 training run, rebuilds the network with every synapse static (no learning
@@ -8,7 +8,7 @@ figures, ``metrics.json``, ``cells.npz`` and ``report.md`` into the report folde
 Methods
 -------
 (a) Receptive fields: ON − OFF of the LGN→E and LGN→I weights of each cell
-    (MODEL_SPEC 6), each fitted with a 2-D Gabor (Jones & Palmer 1987,
+    (docs/model.md §6), each fitted with a 2-D Gabor (Jones & Palmer 1987,
     ``analysis.gabor``); a field counts as Gabor-like at R² ≥ 0.7.
 (b) Orientation tuning with sinusoidal gratings (``analysis.tuning``), every
     orientation × spatial frequency × phase × contrast shown for 125 ms in
@@ -49,7 +49,7 @@ MIN_PEAK_SPIKES = 2          # spikes in 125 ms (16 Hz) at the best grating: a r
 N_SAMPLE_CELLS = 24          # cells shown in field / fit / STA figures
 N_SAMPLE_CURVES = 12         # cells shown in the tuning-curve figure
 
-# Stimulus sets: the full run follows the published protocol (MODEL_SPEC 7) with 36 orientations
+# Stimulus sets: the full run follows the published protocol (docs/model.md §7) with 36 orientations
 # over 180 deg (a static grating at theta + 180 is the same stimulus as at theta).
 FULL = dict(orientations=36, frequencies=(0.05, 0.1, 0.15, 0.2), phases=8,
             contrasts=(0.1, 0.2, 0.3, 0.4, 0.6, 0.8, 1.0), natural=10_000, noise=10_000)

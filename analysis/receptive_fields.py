@@ -3,7 +3,7 @@
 A row of an LGN -> V1 weight matrix holds the weights from the (p, p, 2) LGN
 grid in C order (column k <-> pixel row k // (2p), pixel column (k // 2) % p,
 ON if k % 2 == 0 else OFF). The receptive field shown is ON - OFF per pixel,
-the usual view of ON/OFF-input models (MODEL_SPEC section 6).
+the usual view of ON/OFF-input models (docs/model.md §6).
 """
 from __future__ import annotations
 

@@ -1,12 +1,12 @@
 """Spike-count responses of a frozen (non-learning) copy of a trained network.
 
-The analyses of MODEL_SPEC section 7 (orientation tuning with gratings, spike-
+The analyses of docs/model.md §7 (orientation tuning with gratings, spike-
 triggered averages from noise, population sparseness over natural patches)
 all need the same thing: show a stimulus to the trained network for 125 ms
 and count every cell's spikes. This module
 
 * turns stimuli into Poisson rates of the (18, 18, 2) ON/OFF input exactly as
-  in training (MODEL_SPEC section 1: ON = max(x, 0), OFF = max(-x, 0), rates
+  in training (docs/model.md §1: ON = max(x, 0), OFF = max(-x, 0), rates
   up to MAX_RATE = 100 Hz);
 * builds the network of a snapshot with *every* projection static
   (``models.network.build_network(..., static=True)``): no learning rule runs, so

@@ -1,4 +1,4 @@
-"""Command-line receptive-field view of a layer-4 run (MODEL_SPEC section 6).
+"""Command-line receptive-field view of a layer-4 run (docs/model.md §6).
 
 For a snapshot N it writes, under ``OUT_DIR/ONOFF/``:
 ``V1weight_<N>_ONOFF.png`` (LGN -> E fields), ``InhibW_<N>_ONOFF.png``

@@ -1,4 +1,4 @@
-"""Sinusoidal gratings and orientation-tuning measures (MODEL_SPEC section 7).
+"""Sinusoidal gratings and orientation-tuning measures (docs/model.md §7).
 
 Orientation convention: the direction of the grating's wave vector, in
 degrees, measured from the image x axis (columns) towards the y axis (rows,

@@ -1,4 +1,4 @@
-"""Linear read-out of the features (MODEL_SPEC 8): scikit-learn's LinearSVC, one-vs-rest."""
+"""Linear read-out of the features (docs/model.md §8): scikit-learn's LinearSVC, one-vs-rest."""
 from __future__ import annotations
 
 import numpy as np

@@ -1,7 +1,7 @@
 """``python evaluate.py``: how well a linear classifier reads object identity from the trained
 layer 4 (and layer 2/3), against the whitened pixels and the untrained network.
 
-Teichmann, Larisch & Hamker (2021) evaluate the model this way (MODEL_SPEC 8): images are
+Teichmann, Larisch & Hamker (2021) evaluate the model this way (docs/model.md §8): images are
 whitened and cut into corner crops, every crop is shown to the frozen network 10 times
 for 125 ms from its initial state, the mean rates of every cell are the features, and a
 linear SVM (LinearSVC, C = 1, one-vs-rest) is trained on the training split and scored on

@@ -1,4 +1,4 @@
-"""The published evaluation protocol (MODEL_SPEC 8): images -> whitened crops -> Poisson rates.
+"""The published evaluation protocol (docs/model.md §8): images -> whitened crops -> Poisson rates.
 
 1. Grey (luminance 0.299 R + 0.587 G + 0.114 B for colour sets), divided by 255.
 2. Every image whitened with the Olshausen & Field filter ``f exp(-(f/f0)^4)``,

@@ -1,4 +1,4 @@
-"""Input stage of the V1 model (MODEL_SPEC section 1): whitened natural images
+"""Input stage of the V1 model (docs/model.md §1): whitened natural images
 (Olshausen & Field 1996) -> ON/OFF patches -> Poisson rates of the input population."""
 from input.images import (DEFAULT_URL, ImageSource, InputDataError, download_images,
                           load_images, resolve_images, stand_in_images, whiten, whiten_folder)

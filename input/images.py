@@ -1,6 +1,6 @@
 """Training images of the V1 model: loading, validation, whitening, fallbacks.
 
-The model (Teichmann, Larisch & Hamker 2021; MODEL_SPEC section 1) is trained on
+The model (Teichmann, Larisch & Hamker 2021; docs/model.md §1) is trained on
 ``IMAGES.mat``: ten 512x512 natural scenes pre-whitened by Olshausen & Field (1996,
 Nature 381:607) with the filter ``f * exp(-(f/f0)**4)``, f0 = 0.4 N cycles/image.
 This module reads that file (or a ``.npy`` copy), validates it, downloads it when

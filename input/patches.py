@@ -1,6 +1,6 @@
 """Image patches -> Poisson rates of the (PATCH_SIZE, PATCH_SIZE, 2) ON/OFF input.
 
-MODEL_SPEC section 1 (Teichmann, Larisch & Hamker 2021): every whitened image is split
+docs/model.md §1 (Teichmann, Larisch & Hamker 2021): every whitened image is split
 into ON = max(x, 0) and OFF = max(-x, 0) channels. A presentation picks an image and a
 top-left corner uniformly, cuts a patch_size x patch_size x 2 patch, flips it left-right
 and up-down with probability flip_probability each, and scales it to rates

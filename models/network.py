@@ -1,4 +1,4 @@
-"""Network assembly of either layer (MODEL_SPEC sections 1, 4, 5), in one place.
+"""Network assembly of either layer (docs/model.md §1, §4, §5), in one place.
 
 ``build_network(layer, ...)`` is the one builder: the training command, the
 benchmarks, the analysis and the evaluation all get their network from it.

@@ -1,4 +1,4 @@
-"""Neuron types of the V1 model (MODEL_SPEC section 2), generated from ``models.parameters``.
+"""Neuron types of the V1 model (docs/model.md §2), generated from ``models.parameters``.
 
 Teichmann, Larisch & Hamker (2021), Neural Networks 144:210-228; Larisch et al.
 (2021), PLOS Comput Biol 17(11):e1009566; the adaptive exponential neuron follows

@@ -5,7 +5,7 @@ patch size) and rerun: the neuron equations, network assembly, file shapes, plot
 layer-2/3 loading and the run record (``run.json``) all follow, and ``--resume``
 refuses to continue a run whose model differs.
 
-Source: MODEL_SPEC sections 1-5 (Teichmann, Larisch & Hamker 2021, Neural Networks
+Source: docs/model.md §1–§5 (Teichmann, Larisch & Hamker 2021, Neural Networks
 144:210-228; Larisch et al. 2021, PLOS Comput Biol 17:e1009566; the neuron after
 Clopath et al. 2010, Nat Neurosci 13:344). Units: time in ms, voltage in mV,
 current in pA, capacitance in pF, conductance in nS, rates in Hz. The conductances
@@ -35,7 +35,7 @@ LGN_PARAMETERS = dict(
     taux=15.0,           # ms, presynaptic trace time constant
 )
 LGN_DRIFT_MS = 1000.0    # ms; g_exc drifts by EL/LGN_DRIFT_MS per ms towards its floor EL
-LGN_G_INIT = -70.6       # mV, initial g_exc (MODEL_SPEC 2)
+LGN_G_INIT = -70.6       # mV, initial g_exc (docs/model.md §2)
 LGN_WEIGHT = 30.0        # Poisson -> LGN one-to-one weight: one LGN spike per Poisson spike
 
 # Adaptive exponential neuron (Clopath et al. 2010), for every E and I cell.
@@ -69,8 +69,8 @@ SPIKE_DOWNSTROKE_TO = -51.75  # mV
 Z_JUMP_OFFSET = 10.0         # pA
 VT_JUMP_OFFSET = 0.4         # mV
 SPIKE_STATE = 2              # steps of the spike (value of `state` at the reset)
-U_MEAN_INIT = -70.0          # mV, initial umeanLTD and umeanLTP (MODEL_SPEC 2)
-# Initial values that MODEL_SPEC 2 ties to the parameters: vm = EL, VT = VTrest.
+U_MEAN_INIT = -70.0          # mV, initial umeanLTD and umeanLTP (docs/model.md §2)
+# Initial values that docs/model.md §2 ties to the parameters: vm = EL, VT = VTrest.
 
 # --- 3. learning rules ------------------------------------------------------------------------
 THETA_LTD = -70.6        # mV, Clopath threshold of umeanLTD / umeanLTP (all projections)
@@ -82,13 +82,13 @@ VOGELS_W_MAX = 0.5
 
 
 def clopath(urefsquare, aLTD, aLTP, wMax) -> ClopathParams:
-    """A Clopath projection of MODEL_SPEC 4/5 (urefsquare mV^2, aLTD 1/(ms mV), aLTP 1/(ms mV^2))."""
+    """A Clopath projection of docs/model.md §4/§5 (urefsquare mV^2, aLTD 1/(ms mV), aLTP 1/(ms mV^2))."""
     return ClopathParams(urefsquare=urefsquare, aLTD=aLTD, aLTP=aLTP, wMin=CLOPATH_W_MIN, wMax=wMax,
                          thetaLTD=THETA_LTD, thetaLTP=THETA_LTP)
 
 
 def vogels(aPlus, Offset) -> VogelsParams:
-    """A Vogels projection of MODEL_SPEC 4/5 (aPlus per event, Offset in trace units)."""
+    """A Vogels projection of docs/model.md §4/§5 (aPlus per event, Offset in trace units)."""
     return VogelsParams(aPlus=aPlus, Offset=Offset, taupre=VOGELS_TAU_TRACE, hMin=VOGELS_W_MIN,
                         hMax=VOGELS_W_MAX)
 
@@ -121,7 +121,7 @@ class ProjectionSpec:
     self_connections: bool = True
 
 
-# --- 4. layer 4 (MODEL_SPEC section 4) ----------------------------------------------------------
+# --- 4. layer 4 (docs/model.md §4) ----------------------------------------------------------
 #                 name     pre    post  target  rule: urefsquare, aLTD, aLTP, wMax       initial w
 L4_PROJECTIONS = (
     ProjectionSpec("LGN_E", "LGN", "E", "Exc", clopath(60.0, 0.00014 * 0.6, 0.00018 * 0.6, 5.0), (0.025, 1.0)),
@@ -143,7 +143,7 @@ L4_SNAPSHOT_FILES = {
 # Projections whose ON and OFF weight norms are balanced every NORMALIZE_EVERY patches.
 L4_ONOFF_BALANCED = ("LGN_E", "LGN_I")
 
-# --- 5. layer 2/3 (MODEL_SPEC section 5) ---------------------------------------------------------
+# --- 5. layer 2/3 (docs/model.md §5) ---------------------------------------------------------
 L23_PROJECTIONS = (
     ProjectionSpec("E_E2", "E", "E2", "Exc", clopath(50.0, 0.00012 * 0.625, 0.00014 * 0.625, 3.25),
                    (0.20, 1.25), delay=(1.0, 3.0)),

@@ -1,6 +1,6 @@
 """The Poisson input of the model, with the rates of many patches queued in C++.
 
-``PatchPoissonPopulation`` is ANNarchy's ``PoissonPopulation`` (MODEL_SPEC 1:
+``PatchPoissonPopulation`` is ANNarchy's ``PoissonPopulation`` (docs/model.md §1:
 every step, p = Uniform(0, 1) * 1000 / dt and a spike when p < rate) with one
 addition: a queue of rate vectors, one per patch, that the kernel itself puts
 into ``rates`` at the first step of each patch. A block of patches then needs

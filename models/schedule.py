@@ -1,4 +1,4 @@
-"""The training schedule of MODEL_SPEC 4/5: snapshots and the ON/OFF balance.
+"""The training schedule of docs/model.md §4/§5: snapshots and the ON/OFF balance.
 
 Pure numpy; the training loop (``training.trainer``) follows it patch by patch.
 Order at the boundary before patch N (N patches presented): ON/OFF balance (if due),
@@ -42,7 +42,7 @@ class Schedule:
 
 
 def balance_on_off(weights: np.ndarray, patch_size: int = P.PATCH_SIZE) -> np.ndarray:
-    """Scale each row's ON weights so that ||ON||_2 = ||OFF||_2 (MODEL_SPEC 4).
+    """Scale each row's ON weights so that ||ON||_2 = ||OFF||_2 (docs/model.md §4).
 
     Columns are (row, column, ON/OFF) ranks in C-order: even columns are ON.
     A row without ON weight is left unchanged (nothing to scale).

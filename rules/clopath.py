@@ -1,4 +1,4 @@
-"""Voltage-based STDP of Clopath et al. (2010), Nat Neurosci 13:344 (MODEL_SPEC 3).
+"""Voltage-based STDP of Clopath et al. (2010), Nat Neurosci 13:344 (docs/model.md §3).
 
     dw/dt = -LTD + LTP,  w >= 0
     LTD = aLTD * (post.vmean / urefsquare) * pre.Spike * [post.umeanLTD - thetaLTD]+   (only while w > wMin)

@@ -1,5 +1,5 @@
 """Inhibitory STDP of Vogels et al. (2011), Science 334:1569, in the (1 + w)
-variant of this model (MODEL_SPEC 3).
+variant of this model (docs/model.md §3).
 
 Traces tracePre and tracePost decay with taupre (explicit Euler, every step).
     presynaptic spike:  g_Inh += w;  w += aPlus*(tracePost - Offset)*(1 + w);  tracePre += 1

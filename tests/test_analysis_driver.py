@@ -1,6 +1,6 @@
 """The analysis driver (``analysis.analyze``) end to end on a synthetic layer-4 run.
 
-The synthetic run has the model's file names and shapes (MODEL_SPEC 4); its LGN→E
+The synthetic run has the model's file names and shapes (docs/model.md §4); its LGN→E
 rows are Gabor patches of known orientation, so the Gabor fits must recover them.
 One quick analysis (one ANNarchy compile) is shared by the module's tests.
 """

@@ -1,4 +1,4 @@
-"""Input stage (MODEL_SPEC section 1): loading, whitening, ON/OFF patches, rank order.
+"""Input stage (docs/model.md §1): loading, whitening, ON/OFF patches, rank order.
 
 Expected values are written by hand or derived from independently seeded generators,
 never taken from the code under test.
@@ -19,7 +19,7 @@ from input.patches import PatchSampler, on_off_split, rates_to_ranks, weights_to
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED = REPO_ROOT.parent / "shared" / "data" / "IMAGES.mat"
 SHARED_SHA256 = "5a007348ea50c47888d6e115d72bc4403f96fd06edb2710b9c6ced8559612f93"
-PS = 18                  # the model's patch size (MODEL_SPEC 1)
+PS = 18                  # the model's patch size (docs/model.md §1)
 
 
 # --- ON/OFF split and rates ----------------------------------------------------------

@@ -1,4 +1,4 @@
-"""AdEx and LGN relay neurons (MODEL_SPEC section 2) against an independent numpy integration.
+"""AdEx and LGN relay neurons (docs/model.md §2) against an independent numpy integration.
 
 All populations live in one ANNarchy network, compiled once for the module into a directory under
 pytest's tmp_path_factory, simulated once for T ms with monitors on every variable.
@@ -35,7 +35,7 @@ INH_CELL, INH_WEIGHT, INH_TIMES = 5, 0.8, list(range(0, T - 1, 23))
 LGN_SRC = [[5, 6, 20, 40, 41, 42, 80, 300, 301, 600],
            [3, 50, 51, 200, 998]]
 
-# MODEL_SPEC 2, written out here (not imported from models/).
+# docs/model.md §2, written out here (not imported from models/).
 C, gL, EL, DeltaT = 281.0, 30.0, -70.6, 2.0
 tauw, a, b, Isp, tauz = 144.0, 4.0, 0.0805, 400.0, 40.0
 VTrest, VTMax, tauVT, taux = -50.4, -30.4, 50.0, 15.0
@@ -87,7 +87,7 @@ def sim(tmp_path_factory):
 
 
 def adex_reference(in_exc, in_inh):
-    """Explicit Euler of the MODEL_SPEC 2 AdEx table; in_exc/in_inh[n]: weights delivered in step n."""
+    """Explicit Euler of the docs/model.md §2 AdEx table; in_exc/in_inh[n]: weights delivered in step n."""
     steps, N = in_exc.shape
     vm, vmean = np.full(N, -70.6), np.zeros(N)
     ud, up = np.full(N, -70.0), np.full(N, -70.0)

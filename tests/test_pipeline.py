@@ -1,5 +1,5 @@
 """End-to-end tests: the real scripts ``ann_L4.py``, ``ann_L2_3.py`` and ``rezeptiv.py``
-run as subprocesses on the shared training images (MODEL_SPEC sections 4-6).
+run as subprocesses on the shared training images (docs/model.md §4–§6).
 
 Runs are tiny (24 layer-4 patches, 16 layer-2/3 patches). Every layer compiles once,
 into one build folder per layer shared by the whole module; later runs with the same
@@ -30,14 +30,14 @@ L4_PATCHES, L23_PATCHES, SAVE_EVERY = 24, 16, 8
 L4_STEPS = (0, 8, 16, 24)
 L23_STEPS = (0, 8, 16)
 
-L4_FILES = {            # "<subfolder>/<stem>" -> shape (MODEL_SPEC 4)
+L4_FILES = {            # "<subfolder>/<stem>" -> shape (docs/model.md §4)
     "excitatory/V1weight": (324, 648),
     "excitatory/InhibW": (81, 648),
     "V1toIN/V1toIN": (81, 324),
     "inhibitory/INtoV1": (324, 81),
     "inhibitory/INLat": (81, 80),
 }
-L23_FILES = {           # MODEL_SPEC 5
+L23_FILES = {           # docs/model.md §5
     "excitatory/V2weight": (324, 324),
     "excitatory/V2toIN2": (81, 324),
     "excitatory/V1toIN2": (81, 324),
@@ -155,7 +155,7 @@ def test_l4_run_json(l4_run):
     assert meta["layer4"] is None
 
 
-# MODEL_SPEC 4: initial weights U(low, high) (a constant where low == high) and wMax of each file
+# docs/model.md §4: initial weights U(low, high) (a constant where low == high) and wMax of each file
 L4_INITIAL = {"excitatory/V1weight": (0.025, 1.0, 5.0), "excitatory/InhibW": (0.0, 0.1, 3.0),
               "V1toIN/V1toIN": (0.0, 0.1, 0.7), "inhibitory/INtoV1": (0.0, 0.0, 0.5),
               "inhibitory/INLat": (0.0, 0.0, 0.5)}

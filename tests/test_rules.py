@@ -1,4 +1,4 @@
-"""Clopath and Vogels learning rules (MODEL_SPEC section 3) against independent numpy references.
+"""Clopath and Vogels learning rules (docs/model.md §3) against independent numpy references.
 
 One ANNarchy network holds every test projection (literal and fast forms of both rules) and is
 compiled once per module (single-threaded); a second copy is compiled with num_threads=2 for the
@@ -36,7 +36,7 @@ DELAYS = np.array([[1.0, 2.0, 3.0, 2.0], [3.0, 1.0, 2.0, 3.0], [2.0, 3.0, 1.0, 1
 LAZY_PERIOD = 50            # flush period of the lazily updated fast Clopath projection
 PERIOD_ENDS = np.arange(LAZY_PERIOD - 1, T, LAZY_PERIOD)   # steps after which it is current
 LGN_WEIGHT = 30.0
-LGN_TAUX = 15.0             # MODEL_SPEC 2, LGN relay
+LGN_TAUX = 15.0             # docs/model.md §2, LGN relay
 
 # --- Clopath drive -----------------------------------------------------------------------------
 # Source spike times of the 4 presynaptic relay cells (isolated spikes, consecutive pairs, bursts).
@@ -78,7 +78,7 @@ PrescribedPost = ann.Neuron(
 )
 
 # Larger rates than the model's so that both LTD and LTP change the weights visibly.
-# Thresholds of MODEL_SPEC 3, written out here.
+# Thresholds of docs/model.md §3, written out here.
 THETAS = dict(thetaLTD=-70.6, thetaLTP=-45.3)
 CLOPATH_A = ClopathParams(urefsquare=60.0, aLTD=0.004, aLTP=0.001, wMin=0.0, wMax=1.0, **THETAS)
 CLOPATH_B = ClopathParams(urefsquare=60.0, aLTD=0.004, aLTP=0.001, wMin=0.3, wMax=1.0, **THETAS)
@@ -90,7 +90,7 @@ W_B = np.array([[0.5, 0.3, 0.8, 0.05],
                 [0.25, 0.3, 0.31, 0.6]])   # <= wMin: frozen; 0.31 and 0.6 fall to just below wMin
 
 # --- Vogels drive ------------------------------------------------------------------------------
-VOGELS = VogelsParams(aPlus=0.3, Offset=0.9, taupre=10.0, hMin=0.0, hMax=0.5)   # taupre, bounds: MODEL_SPEC 3
+VOGELS = VogelsParams(aPlus=0.3, Offset=0.9, taupre=10.0, hMin=0.0, hMax=0.5)   # taupre, bounds: docs/model.md §3
 VPRE_TIMES = [[10, 11, 12, 60, 61, 62, 63, 100, 140],
               [30, 80, 81, 120, 200],
               [15, 50, 51, 52, 53, 54, 90, 139]]
@@ -196,7 +196,7 @@ def run2(tmp_path_factory):
     return _run(tmp_path_factory.mktemp("rules_omp") / "build", num_threads=2)
 
 
-# --- numpy references, written from MODEL_SPEC sections 2 and 3 --------------------------------
+# --- numpy references, written from docs/model.md §2 and §3 --------------------------------
 def prescribed_post(t):
     """The closed-form post traces at times t (array), shape (len(t), N_POST) each."""
     t = np.asarray(t, dtype=np.float64)[:, None]
@@ -208,7 +208,7 @@ def prescribed_post(t):
 
 
 def lgn_spike_and_trace(src_times):
-    """Spike and xtrace of relay cells driven by sources at src_times (MODEL_SPEC 2):
+    """Spike and xtrace of relay cells driven by sources at src_times (docs/model.md §2):
     relay spike one step after the source, Spike = 1 on the step after the relay spike,
     xtrace += dt/taux on that step, else xtrace += -dt*xtrace/taux."""
     spike = np.zeros((T, len(src_times)))
@@ -281,7 +281,7 @@ def vogels_reference(p, w0, pre_times, post_fire):
 # --- Clopath -----------------------------------------------------------------------------------
 def test_prescribed_drive_is_what_the_reference_assumes(run1):
     """The post traces seen in step n are the closed forms at t = n; the relay's Spike/xtrace
-    follow MODEL_SPEC 2 (so the weight comparisons below test the rule alone)."""
+    follow docs/model.md §2 (so the weight comparisons below test the rule alone)."""
     ref = prescribed_post(np.arange(T))
     for key in ref:
         np.testing.assert_allclose(run1["post"][key], ref[key], rtol=1e-12, atol=1e-12, err_msg=key)

@@ -1,4 +1,4 @@
-"""The training schedule (models/schedule.py) against MODEL_SPEC 4 and the published script."""
+"""The training schedule (models/schedule.py) against docs/model.md §4 and the published script."""
 import numpy as np
 
 from models.schedule import Schedule, balance_on_off

@@ -2,7 +2,7 @@
 
 A snapshot is plain text (``np.loadtxt``-readable), one row per postsynaptic neuron
 and one column per presynaptic neuron, named ``<folder>/<stem>_<N>.txt`` where N is
-the number of patches presented so far (MODEL_SPEC 4, 5). Layer 2/3, ``rezeptiv.py``,
+the number of patches presented so far (docs/model.md §4, §5). Layer 2/3, ``rezeptiv.py``,
 the analysis, the evaluation and the benchmarks all read snapshots through this
 module, so every malformed file gives the same one-line ``SnapshotError`` naming the
 file and the problem.

@@ -157,7 +157,7 @@ bool set_lags(std::vector<int> v) {
     return true;
 }
 
-// The literal rule's update of one synapse at this step (MODEL_SPEC 3), in ANNarchy's
+// The literal rule's update of one synapse at this step (docs/model.md §3), in ANNarchy's
 // operation order: written once, used by every column pass below.
 inline double literal_w(double w_ij, const double vmean_i, const double uLTD_i, const double uLTP_i,
                         const double vm_i, const double spike_j, const double xtrace_j, const double _dt) {
