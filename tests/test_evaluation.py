@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import scipy.io
 
-from conftest import REPO_ROOT, training_images
+from conftest import REPO_ROOT
 from evaluation.datasets import DatasetError, load_dataset, read_idx
 from evaluation.protocol import (Protocol, crop_offsets, crop_rates, crops, presentation_seed, to_grey,
                                  whiten_split)
@@ -165,7 +165,6 @@ def test_digits_split_is_fixed_and_stratified():
 
 
 # --- the command line ---------------------------------------------------------------------------------
-IMAGES = training_images()
 ERROR_TIMEOUT = 60
 
 
@@ -176,10 +175,10 @@ def evaluate(*args, timeout=900):
 
 
 @pytest.fixture(scope="module")
-def trained_l4(tmp_path_factory):
-    """A layer-4 run of 16 patches (snapshots 0 and 16)."""
+def trained_l4(tmp_path_factory, images_path):
+    """A layer-4 run of 16 patches (snapshots 0 and 16): needs the training images."""
     out = tmp_path_factory.mktemp("l4") / "out"
-    proc = subprocess.run([sys.executable, "ann_L4.py", "--images", str(IMAGES), "--out", str(out), "--build-dir",
+    proc = subprocess.run([sys.executable, "ann_L4.py", "--images", str(images_path), "--out", str(out), "--build-dir",
                            str(tmp_path_factory.mktemp("l4build")), "--no-progress", "--patches", "16", "--save-every", "16", "--seed", "2"],
                           cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr

@@ -11,13 +11,14 @@ import pytest
 import scipy.io
 import skimage.io
 
+from conftest import find_training_images
 from input import images as images_mod
 from input.images import (InputDataError, download_images, image_warnings, load_images, resolve_images,
                           whiten, whiten_folder)
 from input.patches import PatchSampler, on_off_split, rates_to_ranks, weights_to_onoff
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED = REPO_ROOT.parent / "shared" / "data" / "IMAGES.mat"
+REAL_IMAGES = find_training_images()       # input/IMAGES.mat, else ../shared/data/IMAGES.mat
 SHARED_SHA256 = "5a007348ea50c47888d6e115d72bc4403f96fd06edb2710b9c6ced8559612f93"
 PS = 18                  # the model's patch size (docs/model.md §1)
 
@@ -373,8 +374,8 @@ def test_resolve_prefers_local_file(tmp_path, monkeypatch):
 
 # --- the real training set ---------------------------------------------------------------
 
-@pytest.mark.skipif(not SHARED.is_file(), reason="shared IMAGES.mat not present")
+@pytest.mark.skipif(REAL_IMAGES is None, reason="IMAGES.mat not present (input/ or ../shared/data/)")
 def test_real_images():
-    assert hashlib.sha256(SHARED.read_bytes()).hexdigest() == SHARED_SHA256
-    stack = load_images(SHARED, patch_size=PS)
+    assert hashlib.sha256(REAL_IMAGES.read_bytes()).hexdigest() == SHARED_SHA256
+    stack = load_images(REAL_IMAGES, patch_size=PS)
     assert stack.shape == (512, 512, 10) and np.isfinite(stack).all()

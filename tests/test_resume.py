@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO_ROOT, training_images
+from training.cli import typed_interpreter
 
 IMAGES = training_images()
 
@@ -133,7 +134,9 @@ def test_l4_sigterm_between_snapshots_two_threads(builds, tmp_path):
     meta = json.loads((out / "run.json").read_text())
     assert meta["status"] == "interrupted"
     patch = meta["interrupted_at_patch"]
-    assert f"stopped by SIGTERM at patch {patch}" in stopped.stderr_text and "--resume" in stopped.stderr_text
+    assert f"stopped by SIGTERM at patch {patch}" in stopped.stderr_text
+    # the command to continue, as it can be typed here (the interpreter that ran, not a bare script name)
+    assert f"continue with: {typed_interpreter()} ann_L4.py --out {out} --resume" in stopped.stderr_text
     # the checkpoint is taken where the run stopped, not at the last snapshot
     assert sorted(p.name for p in (out / "checkpoints").iterdir()) == [f"checkpoint_{patch}.npz"]
     assert 100 < patch < 300 and patch % 100, "stopped on a snapshot step: nothing tested in between"
@@ -196,6 +199,50 @@ def _copy_run(src, dst, status=None):
         meta["status"] = status
         (dst / "run.json").write_text(json.dumps(meta))
     return dst
+
+
+def test_continue_line_names_the_interpreter_as_typed(tmp_path):
+    python = tmp_path / "project" / ".venv" / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.write_text("")
+    python.chmod(0o755)
+    project = str(tmp_path / "project")
+    assert typed_interpreter(str(python), cwd=project, path="/nonexistent") == ".venv/bin/python"
+    assert typed_interpreter(str(python), cwd=project, path=str(python.parent)) == "python"     # activated
+    assert typed_interpreter(str(python), cwd=str(tmp_path / "elsewhere"), path="/nonexistent") == str(python)
+
+
+def _interrupt_while_building(monkeypatch, argv):
+    """ann_L4.py in this process, with Ctrl-C arriving while the network compiles."""
+    import models.network
+    from models.layers import LAYER4
+    from training import cli
+
+    def ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(models.network, "build_network", ctrl_c)
+    monkeypatch.setattr(sys, "argv", ["ann_L4.py"])          # ANNarchy's argv is set from it
+    return cli.main(LAYER4, [str(a) for a in argv])
+
+
+def test_ctrl_c_while_compiling_a_new_run_leaves_nothing(monkeypatch, capsys, tmp_path):
+    out = tmp_path / "out"
+    rc = _interrupt_while_building(monkeypatch, ["--images", IMAGES, "--out", out, "--patches", 10, "--no-progress"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 130
+    assert err[-1] == "interrupted before training began: nothing was written; start the run again with the same command"
+    assert not out.exists()
+
+
+def test_ctrl_c_while_compiling_a_resume_keeps_the_run(l4_reference, monkeypatch, capsys, tmp_path):
+    stopped = _copy_run(l4_reference, tmp_path / "stopped", status="interrupted")
+    before = outputs(stopped)
+    rc = _interrupt_while_building(monkeypatch, ["--out", stopped, "--resume"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 130
+    assert err[-1] == (f"interrupted: {stopped} is unchanged; its checkpoint at patch 400 is complete; "
+                       f"continue with: {typed_interpreter()} ann_L4.py --out {stopped} --resume")
+    assert outputs(stopped) == before
 
 
 def test_resume_refusals(l4_reference, tmp_path):

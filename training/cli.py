@@ -11,7 +11,10 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import os
+import shlex
+import shutil
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from models import parameters as P
@@ -44,7 +47,8 @@ def build_parser(layer) -> argparse.ArgumentParser:
                      help="patches between weight snapshots and checkpoints (default: 1/20 of the run)")
     run.add_argument("--variant", choices=("fast", "literal"), default=None,
                      help="computation of the learning rules: 'fast' (default) or 'literal', the "
-                          "specification's equations per synapse and step (reference, ~15x slower); "
+                          "specification's equations per synapse and step (reference; 35-65x slower on one thread, "
+                          "README, Speed); "
                           "both give the same weights")
     run.add_argument("--overwrite", action="store_true",
                      help="replace the outputs of an earlier run in --out")
@@ -102,18 +106,60 @@ def annarchy_flags(args) -> list[str]:
     return flags
 
 
+def typed_interpreter(executable: str = sys.executable, cwd: str | None = None, path: str | None = None) -> str:
+    """The running Python as a user can type it here: its name when PATH finds this very
+    interpreter (e.g. an activated environment), else its path relative to *cwd* when it
+    lies below it (``.venv/bin/python``), else its absolute path."""
+    exe = Path(os.path.abspath(executable))
+    found = shutil.which(exe.name, path=path)
+    if found is not None and Path(os.path.abspath(found)) == exe:
+        return exe.name
+    relative = os.path.relpath(exe, cwd or os.getcwd())
+    return relative if not relative.startswith("..") else str(exe)
+
+
+def resume_command(args) -> str:
+    """The command line that continues the run in ``args.out``, ready to paste."""
+    return shlex.join([typed_interpreter(), args.command[0], "--out", str(args.out), "--resume"])
+
+
+@dataclass
+class _Progress:
+    """How far a run got, for what an interruption leaves behind."""
+    created_folder: bool = False      # a new run made its output folder ready
+    training: bool = False            # the training loop started writing
+
+
 def main(layer, argv=None) -> int:
     args = build_parser(layer).parse_args(argv)
     args.command = [sys.argv[0]] + (list(argv) if argv is not None else sys.argv[1:])
+    progress = _Progress()
     try:
-        return _run(layer, args)
+        return _run(layer, args, progress)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("\ninterrupted: the snapshots and the checkpoint written so far are complete; "
-              "continue with --resume", file=sys.stderr)
+        print("\n" + _interrupted(layer, args, progress), file=sys.stderr)
         return 130
+
+
+def _interrupted(layer, args, progress: _Progress) -> str:
+    """Ctrl-C outside the training loop's own handling (while compiling, or a second Ctrl-C):
+    say what is on disk; a new run without a checkpoint leaves nothing behind."""
+    out_dir = Path(args.out)
+    latest = checkpoint.list_patches(out_dir) if out_dir.is_dir() else []
+    if latest and (progress.training or args.resume):
+        state = "the checkpoint" if progress.training else f"{out_dir} is unchanged; its checkpoint"
+        return f"interrupted: {state} at patch {latest[-1]} is complete; continue with: {resume_command(args)}"
+    if progress.created_folder:
+        run_folder.discard(out_dir, layer)
+        try:
+            out_dir.rmdir()                   # only if empty
+        except OSError:
+            pass
+    when = "before training began" if not progress.training else "before the first checkpoint"
+    return f"interrupted {when}: nothing was written; start the run again with the same command"
 
 
 def _resolve_settings(layer, args, out_dir: Path) -> dict | None:
@@ -177,7 +223,7 @@ def thread_policy(variant: str, requested: int, force: bool, cores: int | None =
     if force or requested == 1:
         return requested, None
     if variant == "fast":
-        return 1, (f"-j {requested}: the fast variant runs on one thread: with ~20 µs of work per step, "
+        return 1, (f"-j {requested}: the fast variant runs on one thread: with 12-21 µs of work per step, "
                    "the ~25 thread synchronisations per step cost more than more cores save (README, Speed); "
                    "--force-threads runs it on the requested threads anyway")
     if varying_delays:
@@ -203,7 +249,7 @@ def _report_sections(network, patches: int, folder) -> None:
     files.save_json(Path(folder) / "profile_sections.json", {"patches": patches, "ms_per_patch": table})
 
 
-def _run(layer, args) -> int:
+def _run(layer, args, progress: _Progress) -> int:
     from input.images import InputDataError, resolve_images
     import numpy as np
 
@@ -241,6 +287,7 @@ def _run(layer, args) -> int:
             run_folder.prepare(out_dir, layer, args.overwrite)
         except run_folder.OutputFolderError as exc:
             raise UsageError(str(exc))
+        progress.created_folder = True
     else:
         files.remove_stale_temporaries(out_dir)     # left by a kill in the middle of a write
         try:
@@ -303,21 +350,22 @@ def _run(layer, args) -> int:
 
     # 3. training; an OS error (full disk, ...) keeps what a resume needs and nothing half-written
     try:
+        progress.training = True
         files.save_json(out_dir / "run.json", dict(metadata, status="running"))
         timing = trainer.run()
     except Interrupted as stop:
         trainer.monitor.close()
         metadata.update(status="interrupted", interrupted_at_patch=stop.patch)
         files.save_json(out_dir / "run.json", metadata)
-        print(f"\n{stop}: checkpoint {stop.path} written; continue with: "
-              f"{' '.join(args.command[:1])} --out {out_dir} --resume", file=sys.stderr)
+        print(f"\n{stop}: checkpoint {stop.path} written; continue with: {resume_command(args)}",
+              file=sys.stderr)
         return 128 + stop.signum
     except OSError as exc:
         where = exc.filename or out_dir
         if checkpoint.list_patches(out_dir):
             last = checkpoint.list_patches(out_dir)[-1]
             print(f"error: {where}: {exc.strerror or exc}; the checkpoint at patch {last} is complete: "
-                  f"fix the problem and continue with --resume", file=sys.stderr)
+                  f"fix the problem and continue with: {resume_command(args)}", file=sys.stderr)
         else:
             run_folder.discard(out_dir, layer)
             print(f"error: {where}: {exc.strerror or exc}; nothing was kept", file=sys.stderr)
