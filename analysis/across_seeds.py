@@ -21,7 +21,7 @@ from training.files import atomic_write, save_json
 
 # (label, population, path in metrics.json, format)
 ROWS = [
-    ("E cells with a field (a weight > wMax/2)", "E", ("gabor", "fraction_with_field"), "pct"),
+    ("E cells with a field (a weight ≥ wMax/2)", "E", ("gabor", "fraction_with_field"), "pct"),
     ("I cells with a field", "I", ("gabor", "fraction_with_field"), "pct"),
     ("E: Gabor fit R², median", "E", ("gabor", "r2_median"), ".2f"),
     ("E: Gabor fit R² ≥ 0.7", "E", ("gabor", "fraction_r2_ge_0.7"), "pct"),

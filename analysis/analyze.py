@@ -18,7 +18,7 @@ Methods
     OSI = 1 − circular variance (Ringach et al. 2002). The same frequency is
     used at every contrast to test contrast invariance of the tuning width
     (Sclar & Freeman 1982; Larisch et al. 2021). A cell is *responsive* when
-    its peak response is at least 2 spikes in 125 ms (16 Hz).
+    its peak rate is at least RESPONSIVE_HZ (16 Hz, ``models.criteria.responsive``).
 (c) Population and lifetime sparseness (Vinje & Gallant 2000) of spike counts
     to natural patches drawn as in training (``input.PatchSampler``), and the
     mean rates.
@@ -41,11 +41,11 @@ from pathlib import Path
 
 import numpy as np
 
+from models import criteria
 from models import parameters as P
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 R2_THRESHOLD = 0.7
-MIN_PEAK_SPIKES = 2          # spikes in 125 ms (16 Hz) at the best grating: a responsive cell
 N_SAMPLE_CELLS = 24          # cells shown in field / fit / STA figures
 N_SAMPLE_CURVES = 12         # cells shown in the tuning-curve figure
 
@@ -60,7 +60,7 @@ METRICS_DOC = """\
 metrics.json keys:
   layer, out_dir, step, l4_dir, l4_step, quick, seed, created, runtime_s {stage: seconds}
   protocol: duration_ms, blank_ms, orientations_deg, frequencies_cpp, phases_rad, contrasts,
-            n_gratings, n_natural, n_noise, noise_sigma_hz, images, min_peak_spikes
+            n_gratings, n_natural, n_noise, noise_sigma_hz, images, responsive_hz
   populations.<P> for P in E, I (and E2, I2 for layer 2/3):
     n_cells
     gabor (E, I only): r2_median, fraction_r2_ge_0.7, orientation_deg_median_abs_error_vs_grating,
@@ -174,8 +174,8 @@ def gabor_analysis(name, fields, report, jobs, rng, label, has_field):
 
 
 # -- (b) orientation tuning -----------------------------------------------------------------
-def tuning_analysis(counts, grid, orientations, frequencies, phases, contrasts):
-    """counts (k, n) for the grating set *grid* (k, 4 indices) -> per-cell tuning arrays.
+def tuning_analysis(counts, grid, orientations, frequencies, phases, contrasts, duration_s):
+    """counts (k, n) in *duration_s* for the grating set *grid* (k, 4 indices) -> per-cell tuning arrays.
 
     Returns dict with ``table`` (n_o, n_f, n_p, n_c, n) counts, best_frequency (index),
     best_phase (index), curves (n_c, n_o, n), preferred_deg, osi, half_width_deg (n_c, n),
@@ -193,7 +193,7 @@ def tuning_analysis(counts, grid, orientations, frequencies, phases, contrasts):
     curves = np.transpose(curves, (2, 1, 0))                      # (c, o, n)
     o_pref = np.argmax(curves[full], axis=0)
     best_p = np.argmax(at_full[o_pref, best_f, :, cells], axis=1)
-    responsive = curves.max(axis=1) >= MIN_PEAK_SPIKES           # (c, n)
+    responsive = criteria.responsive(curves.max(axis=1) / duration_s)   # (c, n)
     metrics = [[tuning_metrics(orientations, curves[c, :, n]) for n in cells] for c in range(n_c)]
     half = np.array([[m["half_width_deg"] for m in row] for row in metrics])
     half[~responsive] = np.nan
@@ -272,7 +272,7 @@ def _run(args, settings) -> int:
     rng = np.random.default_rng([args.seed, 7])
     duration_s = P.PRESENTATION_MS / 1000.0
     try:
-        source = resolve_images(args.images, patch_size=P.PATCH_SIZE, download=False, log=_log)
+        source = resolve_images(args.images, patch_size=P.PATCH_SIZE, whitening=P.WHITENING, download=False, log=_log)
     except InputDataError as exc:
         raise ValueError(str(exc))
 
@@ -294,8 +294,7 @@ def _run(args, settings) -> int:
     fields = {"E": on_minus_off(weights["LGN_E"]), "I": on_minus_off(weights["LGN_I"])}
     from models.layers import LAYER4
     for p, proj in (("E", "LGN_E"), ("I", "LGN_I")):
-        # a cell has a field when one of its LGN weights exceeds wMax/2 (training.health)
-        has_field = weights[proj].max(axis=1) > LAYER4.spec(proj).rule.wMax / 2
+        has_field = criteria.has_field(weights[proj], LAYER4.spec(proj).rule.wMax)
         metrics, arrays = gabor_analysis(p, fields[p], report, args.num_threads, rng, labels[p], has_field)
         pop_metrics[p]["gabor"] = metrics
         cells_npz.update({f"{p}_{k}": v for k, v in arrays.items()})
@@ -339,7 +338,7 @@ def _run(args, settings) -> int:
     sparse_fig = {}
     step_deg = 180.0 / settings["orientations"]
     for p in pops:
-        tun = tuning_analysis(grating_counts[p], grid, orientations, frequencies, phases, contrasts)
+        tun = tuning_analysis(grating_counts[p], grid, orientations, frequencies, phases, contrasts, duration_s)
         full = tun["full"]
         resp = tun["responsive"][full]
         cells_npz.update({f"{p}_preferred_deg": tun["preferred_deg"], f"{p}_osi": tun["osi"],
@@ -446,7 +445,7 @@ def _run(args, settings) -> int:
                       phases_rad=phases.tolist(), contrasts=contrasts.tolist(),
                       n_gratings=len(grating_rates), n_natural=len(natural), n_noise=len(noise),
                       noise_sigma_hz=noise_sigma, images=source.path and str(source.path),
-                      images_origin=source.origin, min_peak_spikes=MIN_PEAK_SPIKES),
+                      images_origin=source.origin, responsive_hz=P.RESPONSIVE_HZ),
         populations=pop_metrics)
     files.save_json(report / "metrics.json", metrics)
     files.atomic_write(report / "cells.npz", lambda f: np.savez_compressed(f, **cells_npz))

@@ -53,6 +53,7 @@ def run_one(seed: int, patches: int, out_json: Path, build_dir: Path, *, order: 
     hand_over_argv([])
     from input.images import resolve_images
     from input.patches import PatchSampler
+    from models import criteria
     from models import parameters as P
     from models.layers import LAYER4
     from models.network import build_network, draw_initial_state
@@ -61,7 +62,7 @@ def run_one(seed: int, patches: int, out_json: Path, build_dir: Path, *, order: 
     weight_seed = seed if weight_seed is None else weight_seed
     patch_seed = seed if patch_seed is None else patch_seed
     t0 = time.perf_counter()
-    source = resolve_images(images, patch_size=P.PATCH_SIZE, download=False, log=lambda m: None)
+    source = resolve_images(images, patch_size=P.PATCH_SIZE, whitening=P.WHITENING, download=False, log=lambda m: None)
     network = build_network(LAYER4, build_dir=build_dir, seed=seed)
     if weight_seed != seed:
         # The initial weights of another seed (the same draw as building with it). I->E and
@@ -90,7 +91,7 @@ def run_one(seed: int, patches: int, out_json: Path, build_dir: Path, *, order: 
         row = {"patch": patch}
         for pop, name in FIELD_PROJECTIONS.items():
             w = network.weights(name)
-            row[f"not_grown_{pop}"] = float(np.mean(w.max(axis=1) < w_max[pop] / 2))
+            row[f"not_grown_{pop}"] = float(np.mean(~criteria.has_field(w, w_max[pop])))
         for spec in LAYER4.plastic:
             row[f"mean_{spec.name}"] = float(network.weights(spec.name).mean())
         return row

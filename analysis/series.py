@@ -21,6 +21,7 @@ import numpy as np
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from models import criteria  # noqa: E402
 from models.layers import LAYER4  # noqa: E402
 from training import files  # noqa: E402
 from training.snapshots import read_matrix  # noqa: E402
@@ -29,14 +30,14 @@ _FIELD_PROJ = {"E": "LGN_E", "I": "LGN_I"}
 
 
 def has_field(out_dir: Path, step: int, pop: str) -> np.ndarray:
-    """Per *pop* cell: is one of its feed-forward weights above wMax / 2 at *step*?"""
+    """Per *pop* cell: does it have a field (``models.criteria.has_field``) at *step*?"""
     name = _FIELD_PROJ[pop]
     w = read_matrix(LAYER4.snapshot_path(out_dir, name, step))
-    return w.max(axis=1) > LAYER4.spec(name).rule.wMax / 2
+    return criteria.has_field(w, LAYER4.spec(name).rule.wMax)
 
 
 def field_fraction(out_dir: Path, step: int, pop: str) -> float:
-    """Fraction of *pop* cells with a feed-forward weight above wMax / 2 at *step*."""
+    """Fraction of *pop* cells with a field at *step*."""
     return float(np.mean(has_field(out_dir, step, pop)))
 
 
@@ -73,7 +74,7 @@ def plot(rows, path):
 
     steps = np.array([r["step"] for r in rows]) / 1000.0
     panels = [("fraction_gabor_r2_ge_0.7", "fraction of cells", "Gabor-like fields (R² ≥ 0.7)"),
-              ("fraction_with_field", "fraction of cells", "cells with a field (max w > wMax/2)"),
+              ("fraction_with_field", "fraction of cells", "cells with a field (max w ≥ wMax/2)"),
               ("osi_median", "median OSI", "orientation selectivity"),
               ("population_sparseness", "mean population sparseness", "sparseness (natural patches)")]
     fig, axes = plt.subplots(1, len(panels), figsize=(3.4 * len(panels), 3.2), layout="constrained")

@@ -4,7 +4,7 @@
 2. Every image whitened with the Olshausen & Field filter ``f exp(-(f/f0)^4)``,
    f0 = 0.4 x image size (``input.images.whitening_filter``, the filter of the input stage),
    then the whole split scaled so that its variance is 0.1 (training and test split each
-   on its own).
+   on its own); both numbers are the model's whitening (``models.parameters.WHITENING``).
 3. The four corner crops of PATCH_SIZE x PATCH_SIZE (28 x 28: offsets 0 and 10; 32 x 32:
    offsets 0 and 14), each split into ON = max(x, 0) and OFF = max(-x, 0), with Poisson
    rates crop / max(|whitened image|) x MAX_RATE.
@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from input.images import F0_FRACTION, whiten_unscaled
+from input.images import whiten_unscaled
 from models import parameters as P
 
 LUMINANCE = (0.299, 0.587, 0.114)
@@ -30,8 +30,8 @@ class Protocol:
     repeats: int = 10                    # presentations of every crop
     presentation_ms: float = P.PRESENTATION_MS
     max_rate_hz: float = P.MAX_RATE      # rate of the largest |whitened value| of an image
-    variance: float = 0.1                # variance of each whitened split
-    f0_fraction: float = F0_FRACTION     # whitening cutoff, fraction of the image size
+    variance: float = P.WHITENING.variance          # variance of each whitened split
+    f0_fraction: float = P.WHITENING.f0_fraction    # whitening cutoff, fraction of the image size
     crop: int = P.PATCH_SIZE
     reset: bool = True                   # network state back to its initial values before each presentation
     delays: bool = True                  # layer 2/3 with its recorded delays (the published evaluation: none)

@@ -37,13 +37,18 @@ SHARED_IMAGES = REPO_ROOT.parent / "shared" / "data" / "IMAGES.mat"
 DEFAULT_URL = "https://www.rctn.org/bruno/sparsenet/IMAGES.mat"
 VARIABLE = "IMAGES"
 
-F0_FRACTION = 0.4          # cutoff f0 of the whitening filter, as a fraction of N (cycles/image)
-WHITENED_VARIANCE = 0.1    # variance of each whitened image (sparsenet convention, unit-free)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 # Greyscale-convertible photographs shipped inside scikit-image (no pooch download needed):
 # textures and natural scenes, the closest offline relatives of the sparsenet scenes.
 STAND_IN_NAMES = ("camera", "astronaut", "coffee", "chelsea", "rocket", "grass", "gravel",
                   "brick", "moon")
+
+
+@dataclass(frozen=True)
+class Whitening:
+    """Olshausen & Field's whitening: the model's numbers (``models.parameters.WHITENING``)."""
+    f0_fraction: float         # cutoff f0 of the filter, as a fraction of the image side N (cycles/image)
+    variance: float            # variance of each whitened image (unit-free)
 
 
 class InputDataError(Exception):
@@ -204,30 +209,30 @@ def _centre_square(image: np.ndarray, side: int | None = None) -> np.ndarray:
     return image[top:top + side, left:left + side]
 
 
-def whiten(image: np.ndarray, f0_fraction: float = F0_FRACTION) -> np.ndarray:
+def whiten(image: np.ndarray, whitening: Whitening) -> np.ndarray:
     """Whiten and low-pass one greyscale image after Olshausen & Field (1996).
 
     The image is centre-cropped to its largest square, N x N. In the 2-D Fourier domain
     it is multiplied by ``f * exp(-(f / f0)**4)``, f the radial frequency in cycles/image
-    and f0 = f0_fraction * N: the ramp f flattens the ~1/f amplitude spectrum of natural
-    scenes, the exponential removes the highest frequencies (noise, aliasing). The
+    and f0 = whitening.f0_fraction * N: the ramp f flattens the ~1/f amplitude spectrum of
+    natural scenes, the exponential removes the highest frequencies (noise, aliasing). The
     filter is zero at f = 0, so the result has zero mean; it is then scaled to variance
-    WHITENED_VARIANCE = 0.1, the sparsenet convention (IMAGES.mat itself has per-image
-    std 0.12-0.45). The scale is immaterial to the model, whose rates are divided by
+    whitening.variance (the model's 0.1 is the sparsenet convention; IMAGES.mat itself has
+    per-image std 0.12-0.45). The scale is immaterial to the model, whose rates are divided by
     each image's maximum. Returns float64 (N, N).
     """
     image = np.asarray(image, dtype=np.float64)
     if image.ndim != 2:
         raise ValueError(f"whiten expects a 2-D greyscale image, got shape {image.shape}")
     image = _centre_square(image)
-    white = whiten_unscaled(image, f0_fraction)
+    white = whiten_unscaled(image, whitening.f0_fraction)
     std = white.std()
     if not std > 0:
         raise ValueError("image has no contrast to whiten (constant after filtering)")
-    return white * (np.sqrt(WHITENED_VARIANCE) / std)
+    return white * (np.sqrt(whitening.variance) / std)
 
 
-def whitening_filter(n: int, f0_fraction: float = F0_FRACTION) -> np.ndarray:
+def whitening_filter(n: int, f0_fraction: float) -> np.ndarray:
     """Olshausen & Field's filter ``f * exp(-(f / f0)**4)`` on the (n, n) FFT grid (unshifted
     order), f the radial frequency in cycles/image and f0 = f0_fraction * n."""
     f = np.fft.fftfreq(n) * n
@@ -235,7 +240,7 @@ def whitening_filter(n: int, f0_fraction: float = F0_FRACTION) -> np.ndarray:
     return rho * np.exp(-(rho / (f0_fraction * n)) ** 4)
 
 
-def whiten_unscaled(images: np.ndarray, f0_fraction: float = F0_FRACTION) -> np.ndarray:
+def whiten_unscaled(images: np.ndarray, f0_fraction: float) -> np.ndarray:
     """Square images (..., n, n) filtered with :func:`whitening_filter`, not rescaled."""
     images = np.asarray(images, dtype=np.float64)
     n = images.shape[-1]
@@ -256,7 +261,7 @@ def _to_grey(image: np.ndarray) -> np.ndarray:
     return skimage.util.img_as_float64(image)
 
 
-def whiten_folder(folder: str | os.PathLike, *, patch_size: int) -> np.ndarray:
+def whiten_folder(folder: str | os.PathLike, *, patch_size: int, whitening: Whitening) -> np.ndarray:
     """Whiten every picture (png/jpg/tif/bmp) of *folder* into one (N, N, n) stack.
 
     Files are taken in sorted name order, converted to grey, centre-cropped to the
@@ -283,13 +288,13 @@ def whiten_folder(folder: str | os.PathLike, *, patch_size: int) -> np.ndarray:
     stack = []
     for file, grey in zip(files, greys):
         try:
-            stack.append(whiten(_centre_square(grey, side)))
+            stack.append(whiten(_centre_square(grey, side), whitening))
         except ValueError as exc:
             raise InputDataError(file, str(exc)) from None
     return np.stack(stack, axis=-1)
 
 
-def stand_in_images(size: int = 512) -> np.ndarray:
+def stand_in_images(whitening: Whitening, size: int = 512) -> np.ndarray:
     """Offline stand-in for IMAGES.mat: (size, size, 9) whitened scikit-image photographs.
 
     Each photograph in STAND_IN_NAMES is made grey, centre-cropped to a square, resized
@@ -300,7 +305,7 @@ def stand_in_images(size: int = 512) -> np.ndarray:
     for name in STAND_IN_NAMES:
         grey = _centre_square(_to_grey(getattr(skimage.data, name)()))
         grey = skimage.transform.resize(grey, (size, size), anti_aliasing=True)
-        stack.append(whiten(grey))
+        stack.append(whiten(grey, whitening))
     return np.stack(stack, axis=-1)
 
 
@@ -365,11 +370,12 @@ def _source(images, path, origin, warning=None) -> ImageSource:
                        sha256_of_array(images), warning)
 
 
-def resolve_images(path: str | os.PathLike | None = None, *, patch_size: int, input_dir: str | os.PathLike = INPUT_DIR,
-                   download: bool = True, log: Callable[[str], object] = print) -> ImageSource:
+def resolve_images(path: str | os.PathLike | None = None, *, patch_size: int, whitening: Whitening,
+                   input_dir: str | os.PathLike = INPUT_DIR, download: bool = True,
+                   log: Callable[[str], object] = print) -> ImageSource:
     """Find the training images.
 
-    With *path*: a folder is whitened with :func:`whiten_folder`, a file is read with
+    With *path*: a folder is whitened (*whitening*) with :func:`whiten_folder`, a file is read with
     :func:`load_images` (warnings about its content, :func:`image_warnings`, go to *log*
     and ``.warning``); anything else is an error. Without: ``<input_dir>/IMAGES.mat``;
     else a download into that place (if *download*); else the shared read-only copy
@@ -380,7 +386,7 @@ def resolve_images(path: str | os.PathLike | None = None, *, patch_size: int, in
     if path is not None:
         path = Path(path)
         if path.is_dir():
-            return _source(whiten_folder(path, patch_size=patch_size), path, "folder")
+            return _source(whiten_folder(path, patch_size=patch_size, whitening=whitening), path, "folder")
         if path.is_file():
             return _checked_file(path, "file", patch_size, log)
         raise InputDataError(path, "no such file or folder")
@@ -411,4 +417,4 @@ def resolve_images(path: str | os.PathLike | None = None, *, patch_size: int, in
         f"  Fix: download {DEFAULT_URL} into {local}",
     ])
     log(warning)
-    return _source(stand_in_images(), None, "stand-in", warning)
+    return _source(stand_in_images(whitening), None, "stand-in", warning)

@@ -58,6 +58,7 @@ def describe(layer: LayerSpec) -> dict:
                      "onoff_balanced": list(layer.onoff_balanced), "normalize_every": layer.normalize_every,
                      "rate_window": P.RATE_WINDOW, "snapshots": P.N_SNAPSHOTS,
                      "frozen_from": layer.frozen_from.name if layer.frozen_from else None},
+        "whitening": dataclasses.asdict(P.WHITENING),
         "constants": _constants(),
     }
     return json.loads(json.dumps(description))     # plain JSON types, as run.json holds them

@@ -12,7 +12,8 @@ as it is in every run's ``run.json``. ``NeuronModel.annarchy()`` turns it into a
 
 The equations are written exactly as the specification states them; the order of
 the lines matters (ANNarchy evaluates them top to bottom: ``Spike`` reads ``state``
-before it is counted down). Integration: explicit Euler with dt = 1 ms.
+before it is counted down). Integration: explicit Euler with step DT; the spike's
+jumps are written so that they do not depend on the step (docs/model.md §2).
 """
 from __future__ import annotations
 
@@ -48,33 +49,57 @@ class NeuronModel:
         return self._cache["neuron"]
 
 
-def _lgn_relay() -> NeuronModel:
+def _per_step(jump: str, dt: float) -> str:
+    """A jump written as a derivative: Euler's ``x += dt * (jump / dt)`` adds *jump* in one step
+    whatever dt. At dt = 1 ms it is the published line itself."""
+    return jump if dt == 1.0 else f"({jump})/dt"
+
+
+def lgn_relay(dt: float = P.DT) -> NeuronModel:
+    """The LGN relay cell; its ``Spike`` is 1 for LGN_SPIKE_MS after each spike."""
     p = P.LGN_PARAMETERS
+    on = P.steps(P.LGN_SPIKE_MS, dt)          # steps with Spike = 1
+    spiking = "state == 1" if on == 1 else f"state >= 1"
+    count_down = "if state > 0: -1 else: 0" if on == 1 else "if state > 1: state - 1 else: if state > 0: -1 else: 0"
     return NeuronModel(
         name="LGN relay",
         parameters=dict(p),
         equations=f"""
         dg_exc/dt = EL/{P.LGN_DRIFT_MS!r} : min=EL, init={P.LGN_G_INIT!r}
-        Spike = if state == 1: 1.0 else: 0.0
-        dxtrace/dt = if state == 1: 1/taux else: -xtrace/taux : init=0.0
-        state = if state > 0: -1 else: 0
+        Spike = if {spiking}: 1.0 else: 0.0
+        dxtrace/dt = if {spiking}: 1/taux else: -xtrace/taux : init=0.0
+        state = {count_down}
         """,
         spike="g_exc > VTrest",
-        reset="""
+        reset=f"""
         g_exc = EL
-        state = 1
+        state = {on}
         """,
         description="Relays each Poisson spike one step later; provides Spike and xtrace.",
     )
 
 
-def _adex() -> NeuronModel:
+def adex(dt: float = P.DT) -> NeuronModel:
+    """The AdEx cell with its 2-ms spike, written for integration step *dt*.
+
+    ``state`` counts the spike's steps down: upstroke while state > d, downstroke while
+    1 <= state <= d (d steps of SPIKE_DOWNSTROKE_MS), and the jumps of the downstroke
+    happen on its first step (state == d): vm to SPIKE_DOWNSTROKE_TO, and z and VT are held
+    at their jump values for the rest of the downstroke. The rates of the downstroke (vm's
+    currents, xtrace's 1/taux, wad's b/tauw) add up over its SPIKE_DOWNSTROKE_MS.
+    """
     p = P.ADEX_PARAMETERS
-    spike_state = P.SPIKE_STATE
-    # Subthreshold (state 0): the AdEx equation; state 1: the end of the spike; state >= 2: the upstroke.
-    dvm = (f"if state >= {spike_state}: {P.SPIKE_UPSTROKE!r} "
-           f"else: if state == 1: -(vm + {-P.SPIKE_DOWNSTROKE_TO!r}) + (Isp - (wad + b))/C + g_Exc - g_Inh "
-           f"else: (-gL*(vm - EL) + gL*DeltaT*exp((vm - VT)/DeltaT) - wad + z)/C + g_Exc - g_Inh")
+    d = P.steps(P.SPIKE_DOWNSTROKE_MS, dt)
+    length = P.steps(P.SPIKE_UPSTROKE_MS, dt) + d
+    upstroke = f"state > {d}"
+    first_down = f"state == {d}"
+    down = "state == 1" if d == 1 else f"(state >= 1) and (state <= {d})"
+    currents = "(Isp - (wad + b))/C + g_Exc - g_Inh"
+    subthreshold = "(-gL*(vm - EL) + gL*DeltaT*exp((vm - VT)/DeltaT) - wad + z)/C + g_Exc - g_Inh"
+    dvm = (f"if {upstroke}: {P.SPIKE_UPSTROKE!r} "
+           f"else: if {first_down}: {_per_step(f'-(vm + {-P.SPIKE_DOWNSTROKE_TO!r})', dt)} + {currents} "
+           + (f"else: if {down}: {currents} " if d > 1 else "")
+           + f"else: {subthreshold}")
     return NeuronModel(
         name="AdEx (Clopath 2010)",
         parameters=dict(p),
@@ -83,24 +108,24 @@ def _adex() -> NeuronModel:
         dvmean/dt = (pos(vm - EL)^2 - vmean)/taumean : init=0.0
         dumeanLTD/dt = (vm - umeanLTD)/tauLTD : init={P.U_MEAN_INIT!r}
         dumeanLTP/dt = (vm - umeanLTP)/tauLTP : init={P.U_MEAN_INIT!r}
-        dxtrace/dt = if state == 1: 1/taux else: -xtrace/taux : init=0.0
-        dwad/dt = if state == {spike_state}: 0.0 else: if state == 1: b/tauw else: (a*(vm - EL) - wad)/tauw : init=0.0
-        dz/dt = if state == 1: -z + Isp - {P.Z_JUMP_OFFSET!r} else: -z/tauz : init=0.0
-        dVT/dt = if state == 1: (VTMax - VT) - {P.VT_JUMP_OFFSET!r} else: (VTrest - VT)/tauVT : init={p['VTrest']!r}
+        dxtrace/dt = if {down}: 1/taux else: -xtrace/taux : init=0.0
+        dwad/dt = if {upstroke}: 0.0 else: if {down}: b/tauw else: (a*(vm - EL) - wad)/tauw : init=0.0
+        dz/dt = if {down}: {_per_step(f'-z + Isp - {P.Z_JUMP_OFFSET!r}', dt)} else: -z/tauz : init=0.0
+        dVT/dt = if {down}: {_per_step(f'(VTMax - VT) - {P.VT_JUMP_OFFSET!r}', dt)} else: (VTrest - VT)/tauVT : init={p['VTrest']!r}
         dg_Exc/dt = -g_Exc/tau_gExc
         dg_Inh/dt = -g_Inh/tau_gInh
-        Spike = if state == 1: 1.0 else: 0.0
+        Spike = if {down}: 1.0 else: 0.0
         state = if state > 0: state - 1 else: 0
         """,
         spike="(vm > VT) and (state == 0)",
         reset=f"""
         vm = {P.SPIKE_PEAK!r}
-        state = {spike_state}
+        state = {length}
         VT = VTMax
         """,
         description="Adaptive exponential neuron with spike after-potential and adaptive threshold.",
     )
 
 
-LGN_RELAY = _lgn_relay()
-ADEX = _adex()
+LGN_RELAY = lgn_relay()
+ADEX = adex()

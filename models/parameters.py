@@ -16,15 +16,35 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from input.images import Whitening
 from rules import ClopathParams, VogelsParams
 
-DT = 1.0                 # ms, integration step (explicit Euler)
+DT = 1.0                 # ms, integration step (explicit Euler); must divide every duration below
+
+
+def steps(duration_ms: float, dt: float = DT) -> int:
+    """*duration_ms* in integration steps; a duration that is not a whole number of steps is refused."""
+    n = round(duration_ms / dt)
+    if n < 1 or abs(n * dt - duration_ms) > 1e-9 * max(1.0, duration_ms):
+        raise ValueError(f"DT = {dt:g} ms does not divide {duration_ms:g} ms into whole steps")
+    return n
 
 # --- 1. input ------------------------------------------------------------------------------
 PATCH_SIZE = 18          # pixels; input geometry is (PATCH_SIZE, PATCH_SIZE, 2) ON/OFF
 MAX_RATE = 100.0         # Hz, Poisson rate of the largest ON/OFF value of an image
 PRESENTATION_MS = 125.0  # ms per patch, no pause, no reset between patches
 FLIP_PROBABILITY = 0.5   # each patch is flipped left-right, and independently up-down, with this p
+# Olshausen & Field's whitening of photographs (training images given as a folder, the
+# stand-in, the evaluation's data sets): filter f*exp(-(f/f0)^4), f0 = 0.4 N; variance 0.1.
+WHITENING = Whitening(f0_fraction=0.4, variance=0.1)
+
+
+def whole_patches(duration_ms: float, presentation_ms: float = PRESENTATION_MS) -> int:
+    """*duration_ms* of model time in patches; a duration that is not a whole number is refused."""
+    n = round(duration_ms / presentation_ms)
+    if n < 1 or abs(n * presentation_ms - duration_ms) > 1e-9 * duration_ms:
+        raise ValueError(f"{duration_ms:g} ms is not a whole number of {presentation_ms:g}-ms presentations")
+    return n
 
 # --- 2. neurons ------------------------------------------------------------------------------
 # LGN relay: turns every Poisson spike into one spike on the next step and gives the
@@ -59,16 +79,19 @@ ADEX_PARAMETERS = dict(
     tau_gExc=1.0,        # ms, excitatory conductance decay
     tau_gInh=10.0,       # ms, inhibitory conductance decay
 )
-# The 2-ms spike: at a spike vm is set to SPIKE_PEAK and `state` to 2; it counts down by one
-# per step. While state >= 2, vm rises by SPIKE_UPSTROKE per ms; at state 1, vm is pulled to
-# SPIKE_DOWNSTROKE_TO (dvm = -(vm - SPIKE_DOWNSTROKE_TO) + currents), z jumps towards
-# Isp - Z_JUMP_OFFSET, and VT moves to VTMax - VT_JUMP_OFFSET.
+# The 2-ms spike (docs/model.md §2): at a spike vm is set to SPIKE_PEAK and the counter `state`
+# to the spike's length in steps; it counts down by one per step. During the upstroke
+# (SPIKE_UPSTROKE_MS) vm rises by SPIKE_UPSTROKE per ms; at the first step of the downstroke
+# (SPIKE_DOWNSTROKE_MS) vm jumps to SPIKE_DOWNSTROKE_TO (plus the currents of the downstroke),
+# z to Isp - Z_JUMP_OFFSET and VT to VTMax - VT_JUMP_OFFSET; `Spike` is 1 during the downstroke.
 SPIKE_PEAK = 29.0            # mV
 SPIKE_UPSTROKE = 3.462       # mV/ms
 SPIKE_DOWNSTROKE_TO = -51.75  # mV
 Z_JUMP_OFFSET = 10.0         # pA
 VT_JUMP_OFFSET = 0.4         # mV
-SPIKE_STATE = 2              # steps of the spike (value of `state` at the reset)
+SPIKE_UPSTROKE_MS = 1.0      # ms, first part of the spike
+SPIKE_DOWNSTROKE_MS = 1.0    # ms, second part (Spike = 1, after-potential jumps)
+LGN_SPIKE_MS = 1.0           # ms during which a relay cell's Spike is 1 after its spike
 U_MEAN_INIT = -70.0          # mV, initial umeanLTD and umeanLTP (docs/model.md §2)
 # Initial values that docs/model.md §2 ties to the parameters: vm = EL, VT = VTrest.
 
@@ -95,9 +118,20 @@ def vogels(aPlus, Offset) -> VogelsParams:
 
 # --- training schedule -----------------------------------------------------------------------
 N_PATCHES = 400_000      # patches per training run (50,000 s of model time)
-NORMALIZE_EVERY = 160    # patches (20 s) between ON/OFF weight-norm balancing (layer 4 only)
+NORMALIZE_MS = 20_000.0  # ms of model time between ON/OFF weight-norm balances (layer 4 only)
+NORMALIZE_EVERY = whole_patches(NORMALIZE_MS)   # 160 patches of 125 ms
 N_SNAPSHOTS = 20         # snapshots at every 1/20 of the run (plus patch 0 and the end)
 RATE_WINDOW = 100        # patches per firing-rate window in frExc.npy / frInh.npy
+
+# --- early-failure check of layer 4 (docs/model.md §4) ------------------------------------------
+FIELD_FRACTION = 0.5        # a cell has a field when its largest LGN weight is >= FIELD_FRACTION * wMax
+HEALTH_CHECK_PATCH = 2000   # patches presented when the check runs
+HEALTH_FAIL_FRACTION = 0.15     # failing: more E cells than this without a field
+HEALTH_PARTIAL_FRACTION = 0.05  # partial loss: more than this (seed study: 1 of 100 seeds, 8.6 %)
+HEALTH_RATE_FROM_PATCH = 100    # the reported I rate is the mean from this patch to the check
+
+# --- analysis (docs/model.md §7) -----------------------------------------------------------------
+RESPONSIVE_HZ = 16.0     # a cell responds to a stimulus set when its best rate is at least this
 
 # --- population sizes ------------------------------------------------------------------------
 N_LGN = PATCH_SIZE * PATCH_SIZE * 2   # 648

@@ -34,9 +34,10 @@ class Schedule:
         """Is the ON/OFF balance applied right before *patch* (counted from 0) is presented?
 
         The published script presents a patch and then balances when the model time at
-        the start of that patch, patch * 125 ms, is a multiple of 20 s: after patches 0,
-        160, 320, ..., i.e. before patches 1, 161, 321, .... The initial weights are
-        presented once unbalanced.
+        the start of that patch, patch * PRESENTATION_MS, is a multiple of NORMALIZE_MS
+        (20 s): with ``normalize_every`` = NORMALIZE_MS / PRESENTATION_MS patches (160 of
+        125 ms), after patches 0, 160, 320, ..., i.e. before patches 1, 161, 321, ....
+        The initial weights are presented once unbalanced.
         """
         return bool(self.normalize_every) and patch >= 1 and (patch - 1) % self.normalize_every == 0
 

@@ -32,7 +32,7 @@ def test_layer4_table_median_range_and_failing_column(tmp_path):
     text = (tmp_path / "out" / "across_seeds.md").read_text()
     assert "| after 400,000 patches | healthy seeds 2, 3, 4: median (range) | seed 1 (failing) |" in text
     assert "| E: OSI (1 − circular variance), median | 0.40 (0.30–0.50) | 0.60 |" in text
-    assert "| E cells with a field (a weight > wMax/2) | 100 % (100 %–100 %) | 49 % |" in text
+    assert "| E cells with a field (a weight ≥ wMax/2) | 100 % (100 %–100 %) | 49 % |" in text
     assert "| E / I: mean rate on natural patches | 13.0 Hz (12.0 Hz–14.0 Hz) / 5.0 Hz (5.0 Hz–5.0 Hz) | " \
            "6.0 Hz / 5.0 Hz |" in text
 

@@ -13,14 +13,15 @@ import skimage.io
 
 from conftest import find_training_images
 from input import images as images_mod
-from input.images import (InputDataError, download_images, image_warnings, load_images, resolve_images,
-                          whiten, whiten_folder)
+from input.images import (InputDataError, Whitening, download_images, image_warnings, load_images,
+                          resolve_images, whiten, whiten_folder)
 from input.patches import PatchSampler, on_off_split, rates_to_ranks, weights_to_onoff
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REAL_IMAGES = find_training_images()       # input/IMAGES.mat, else ../shared/data/IMAGES.mat
 SHARED_SHA256 = "5a007348ea50c47888d6e115d72bc4403f96fd06edb2710b9c6ced8559612f93"
 PS = 18                  # the model's patch size (docs/model.md §1)
+WHITE = Whitening(f0_fraction=0.4, variance=0.1)     # the model's whitening (docs/model.md §1)
 
 
 # --- ON/OFF split and rates ----------------------------------------------------------
@@ -163,7 +164,7 @@ def test_whitening_flattens_one_over_f_spectrum():
     spectrum[0, 0] = 0
     pink = np.real(np.fft.ifft2(spectrum))
     assert radial_slope(pink) < -0.8
-    white = whiten(pink)
+    white = whiten(pink, WHITE)
     assert white.shape == (n, n)
     assert abs(radial_slope(white)) < 0.15
     assert white.var() == pytest.approx(0.1)
@@ -172,7 +173,7 @@ def test_whitening_flattens_one_over_f_spectrum():
 
 def test_whiten_crops_to_centre_square():
     img = np.random.default_rng(0).standard_normal((40, 60))
-    np.testing.assert_allclose(whiten(img), whiten(img[:, 10:50]))
+    np.testing.assert_allclose(whiten(img, WHITE), whiten(img[:, 10:50], WHITE))
 
 
 # --- load_images errors ------------------------------------------------------------------
@@ -293,7 +294,8 @@ def test_image_warnings():
 def test_resolve_reports_warnings(tmp_path):
     photo = np.random.default_rng(5).integers(0, 256, (40, 40, 2)).astype(float)
     logged = []
-    source = resolve_images(_savemat(tmp_path / "photo.mat", IMAGES=photo), patch_size=PS, log=logged.append)
+    source = resolve_images(_savemat(tmp_path / "photo.mat", IMAGES=photo), patch_size=PS, whitening=WHITE,
+                            log=logged.append)
     assert len(logged) == 1 and "no negative values" in logged[0] and source.warning == logged[0]
 
 
@@ -314,15 +316,15 @@ def test_whiten_folder(tmp_path, patch_size=PS):
     skimage.io.imsave(tmp_path / "a.png", rng.integers(0, 256, (40, 50), dtype=np.uint8))
     skimage.io.imsave(tmp_path / "b.png", rng.integers(0, 256, (60, 45, 3), dtype=np.uint8))
     (tmp_path / "notes.txt").write_text("ignored")
-    source = resolve_images(tmp_path, patch_size=PS)
+    source = resolve_images(tmp_path, patch_size=PS, whitening=WHITE)
     assert source.origin == "folder" and source.images.shape == (40, 40, 2)
     (tmp_path / "c.jpg").write_bytes(b"not a picture")
     with pytest.raises(InputDataError, match="c.jpg: unreadable image"):
-        whiten_folder(tmp_path, patch_size=PS)
+        whiten_folder(tmp_path, patch_size=PS, whitening=WHITE)
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(InputDataError, match="no image files"):
-        whiten_folder(empty, patch_size=PS)
+        whiten_folder(empty, patch_size=PS, whitening=WHITE)
 
 
 def test_download_from_file_url(tmp_path):
@@ -351,7 +353,7 @@ def test_resolve_falls_back_to_stand_in(tmp_path, monkeypatch, download):
     monkeypatch.setattr(images_mod, "download_images", offline)
     monkeypatch.setattr(images_mod, "SHARED_IMAGES", tmp_path / "no_shared" / "IMAGES.mat")
     logged = []
-    source = resolve_images(input_dir=tmp_path, patch_size=PS, download=download, log=logged.append)
+    source = resolve_images(input_dir=tmp_path, patch_size=PS, whitening=WHITE, download=download, log=logged.append)
     assert source.origin == "stand-in" and source.path is None
     assert source.warning and "WARNING" in source.warning and source.warning.count("\n") >= 3
     assert logged == [source.warning]
@@ -365,11 +367,11 @@ def test_resolve_prefers_local_file(tmp_path, monkeypatch):
     monkeypatch.setattr(images_mod, "download_images", None)   # must not be called
     stack = np.random.default_rng(6).standard_normal((20, 20, 2))     # whitened-like: no warning
     _savemat(tmp_path / "IMAGES.mat", IMAGES=stack)
-    source = resolve_images(input_dir=tmp_path, patch_size=PS)
+    source = resolve_images(input_dir=tmp_path, patch_size=PS, whitening=WHITE)
     assert source.origin == "file" and source.warning is None
     assert source.path == str(tmp_path / "IMAGES.mat")
     with pytest.raises(InputDataError, match="no such file or folder"):
-        resolve_images(tmp_path / "nowhere", patch_size=PS)
+        resolve_images(tmp_path / "nowhere", patch_size=PS, whitening=WHITE)
 
 
 # --- the real training set ---------------------------------------------------------------

@@ -222,3 +222,52 @@ def test_lgn_relay(sim):
     k = np.arange(0, 47)
     np.testing.assert_allclose(rec["xtrace"][5 + k, 1], (1 / LGN_TAUX) * (1 - 1 / LGN_TAUX) ** k, rtol=1e-12)
     assert (rec["xtrace"][:5, 1] == 0.0).all()
+
+
+# --- a finer step: the same spike, integrated at dt = 0.5 ms ------------------------------------
+
+def test_spike_is_the_same_at_half_a_millisecond(compile_net):
+    """At dt = 0.5 ms the spike keeps its shape in model time (docs/model.md §2): 1 ms of
+    upstroke (+3.462 mV/ms), then 1 ms of downstroke with Spike = 1, at whose first step z
+    jumps to Isp - 10, VT to VTMax - 0.4 and vm to -51.75; over the downstroke xtrace gains
+    1/taux and wad b/tauw in all. The LGN relay's Spike lasts 1 ms and adds 1/taux to xtrace."""
+    from models.neurons import adex, lgn_relay
+    dt, steps, drive = 0.5, 400, 2.0       # drive: g_Exc = 2 drive = 4 mV/ms
+    net = ann.Network(dt=dt, seed=1)
+    src = net.create(ann.SpikeSourceArray(spike_times=[[dt * s for s in range(steps)]]))
+    cell = net.create(geometry=1, neuron=adex(dt).annarchy(), name="AdExHalf")
+    net.connect(src, cell, "Exc").one_to_one(weights=drive)
+    lsrc = net.create(ann.SpikeSourceArray(spike_times=[[10.0]]))
+    relay = net.create(geometry=1, neuron=lgn_relay(dt).annarchy(), name="LGNHalf")
+    net.connect(lsrc, relay, "exc").one_to_one(weights=30.0)
+    m = net.monitor(cell, ["vm", "VT", "z", "wad", "xtrace", "Spike", "g_Exc", "spike"])
+    ml = net.monitor(relay, ["Spike", "xtrace", "spike"])
+    compile_net(net, "half")
+    net.simulate(steps * dt)
+    names = ["vm", "VT", "z", "wad", "xtrace", "Spike", "g_Exc"]
+    data = m.get(names + ["spike"])
+    rec = {k: np.asarray(data[k], dtype=np.float64)[:, 0] for k in names}
+    times = sorted(int(t) for t in data["spike"][0])                 # steps of the spikes
+    assert len(times) > 3, times
+    checked = 0
+    for t, t_next in zip(times, times[1:]):
+        if t + 5 >= t_next:
+            continue
+        vm, VT, z, wad, x, S = (rec[k] for k in ("vm", "VT", "z", "wad", "xtrace", "Spike"))
+        np.testing.assert_array_equal(S[t:t + 6], [0, 0, 0, 1, 1, 0])     # Spike over the second ms
+        assert vm[t] == 29.0 and vm[t + 2] == pytest.approx(29.0 + 3.462, rel=1e-14)
+        # the downstroke's currents in step n (g_Exc as recorded, i.e. as used; no inhibition)
+        currents = lambda n: (Isp - (wad[n - 1] + b)) / C + rec["g_Exc"][n]   # noqa: E731
+        assert vm[t + 3] == pytest.approx(-51.75 + dt * currents(t + 3), rel=1e-12)
+        assert vm[t + 4] == pytest.approx(vm[t + 3] + dt * currents(t + 4), rel=1e-12)
+        assert z[t + 3] == z[t + 4] == pytest.approx(Isp - 10.0, rel=1e-14)
+        assert VT[t + 3] == VT[t + 4] == pytest.approx(VTMax - 0.4, rel=1e-14)
+        assert wad[t + 4] - wad[t + 2] == pytest.approx(b / tauw, rel=1e-9)
+        assert x[t + 4] == pytest.approx(x[t + 2] + 1.0 / taux, rel=1e-12)
+        checked += 1
+    assert checked > 3, times
+    lgn_data = ml.get(["Spike", "xtrace"])
+    lgn = {k: np.asarray(lgn_data[k], dtype=np.float64)[:, 0] for k in ("Spike", "xtrace")}
+    on = np.flatnonzero(lgn["Spike"])
+    assert len(on) == 2 and on[1] == on[0] + 1                          # 1 ms = two steps
+    assert lgn["xtrace"][on[1]] == pytest.approx(1.0 / LGN_TAUX, rel=1e-12)

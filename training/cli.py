@@ -262,7 +262,7 @@ def _run(layer, args, progress: _Progress) -> int:
 
     # 1. inputs, all checked before any output exists
     try:
-        source = resolve_images(args.images, patch_size=P.PATCH_SIZE, log=lambda msg: print(msg, file=sys.stderr),
+        source = resolve_images(args.images, patch_size=P.PATCH_SIZE, whitening=P.WHITENING, log=lambda msg: print(msg, file=sys.stderr),
                                 download=recorded is None)
     except InputDataError as exc:
         raise UsageError(str(exc))

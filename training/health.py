@@ -2,12 +2,14 @@
 
 Layer 4 fails early in a few seeds (4 of 100 in the seed study, ``docs/results/seed_study``):
 the inhibitory population stays almost silent from the start, and a fifth to a half of the
-E cells never grow any LGN weight above wMax/2; they lose their feed-forward weights later
+E cells never grow largest LGN weight ≥ wMax/2; they lose their feed-forward weights later
 and never get a receptive field. The study separates the two outcomes at patch 2,000 by
 the fraction of E cells whose LGN weights all stay below wMax/2: at most 0.09 in every
 healthy seed, at least 0.2 in every failing one, and cells without a field at patch 2,000
-never grow one later (runs to 20,000 patches). ``check`` applies that criterion; the
-trainer calls it once, at patch 2,000, and the run prints the warning (or, for a partial
+never grow one later (runs to 20,000 patches). The numbers are the model's
+(``models.parameters``: HEALTH_*, FIELD_FRACTION) and a cell has a field by
+``models.criteria.has_field``. ``check`` applies that criterion; the trainer calls it
+once, at patch HEALTH_CHECK_PATCH whatever the rate window and block size, and the run prints the warning (or, for a partial
 loss above 5 %, a note) and records the result in ``run.json``.
 """
 from __future__ import annotations
@@ -16,10 +18,13 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-CHECK_PATCH = 2000           # patches presented when the check runs
-FAIL_NOT_GROWN = 0.15        # failing: more E cells than this without any LGN weight above wMax/2
-PARTIAL_NOT_GROWN = 0.05     # partial loss: more than this (seed study: 1 of 100 seeds, 8.6 %)
-RATE_FROM_PATCH = 100        # the reported I rate is the mean over patches 100..CHECK_PATCH
+from models import criteria
+from models import parameters as P
+
+CHECK_PATCH = P.HEALTH_CHECK_PATCH
+FAIL_NOT_GROWN = P.HEALTH_FAIL_FRACTION
+PARTIAL_NOT_GROWN = P.HEALTH_PARTIAL_FRACTION
+RATE_FROM_PATCH = P.HEALTH_RATE_FROM_PATCH
 
 
 @dataclass
@@ -42,24 +47,26 @@ def check(lgn_e_weights: np.ndarray, w_max: float, inhibitory_rates: np.ndarray,
           patch: int, seed: int | None) -> HealthReport:
     """The health of a layer-4 run at *patch* from its LGN->E weights and the I rates so far
     (rows of ``inhibitory_rates``: windows of *rate_window* patches)."""
-    grown = lgn_e_weights.max(axis=1) >= w_max / 2
+    grown = criteria.has_field(lgn_e_weights, w_max)
+    w_field = P.FIELD_FRACTION * w_max
+    field = "wMax/2" if P.FIELD_FRACTION == 0.5 else f"{P.FIELD_FRACTION:g} wMax"
     n_e = len(grown)
     lost = int(n_e - grown.sum())
     fraction = lost / n_e
     rows = np.asarray(inhibitory_rates)[RATE_FROM_PATCH // rate_window: patch // rate_window]
     i_rate = float(rows.mean()) if rows.size else float("nan")
     status = "failing" if fraction > FAIL_NOT_GROWN else "partial" if fraction > PARTIAL_NOT_GROWN else "healthy"
-    criterion = (f"at patch {CHECK_PATCH:,}, the fraction of E cells with every LGN weight below wMax/2: "
+    criterion = (f"at patch {CHECK_PATCH:,}, the fraction of E cells with every LGN weight below {field}: "
                  f"failing above {FAIL_NOT_GROWN:.0%}, partial loss above {PARTIAL_NOT_GROWN:.0%}")
     warning = None
     if status == "partial":
         warning = (f"Note: at patch {patch:,}, {lost} of the {n_e} E cells ({fraction:.0%}) have every LGN "
-                   f"weight below wMax/2 = {w_max / 2:g}. In the seed study such cells never grew a receptive "
+                   f"weight below {field} = {w_field:g}. In the seed study such cells never grew a receptive "
                    "field later; the rest of the network learns normally. Another --seed avoids the loss.")
     if status == "failing":
         warning = (
             f"WARNING: this layer-4 run has failed early (seed {seed}). At patch {patch:,}, {lost} of the "
-            f"{n_e} E cells ({fraction:.0%}) have every LGN weight below wMax/2 = {w_max / 2:g}, and the "
+            f"{n_e} E cells ({fraction:.0%}) have every LGN weight below {field} = {w_field:g}, and the "
             f"inhibitory cells fired {i_rate:.2f} Hz on average over patches {RATE_FROM_PATCH}-{patch:,} "
             "(healthy runs: 5-25 Hz). This is a known failure of the model in a few seeds (4 of 100 in "
             "docs/results/seed_study): the inhibition stays silent, these E cells lose their feed-forward "
@@ -67,5 +74,5 @@ def check(lgn_e_weights: np.ndarray, w_max: float, inhibitory_rates: np.ndarray,
             "describe a network with part of its cells missing. Stop the run and start again with another "
             "--seed.")
     return HealthReport(patch=patch, status=status, not_grown_E=fraction,
-                        n_not_grown_E=lost, n_E=n_e, w_half=w_max / 2, i_rate_hz=i_rate, criterion=criterion,
+                        n_not_grown_E=lost, n_E=n_e, w_half=w_field, i_rate_hz=i_rate, criterion=criterion,
                         warning=warning)

@@ -171,7 +171,7 @@ class Trainer:
             self.network.set_weights(name, balance_on_off(self.network.weights(name)))
 
     def check_health(self, bar=None) -> None:
-        """The early-failure check at patch health.CHECK_PATCH (a block always ends there)."""
+        """The early-failure check at patch health.CHECK_PATCH (``_block_end`` ends a block there)."""
         _, inh = self.layer.rate_populations
         self.health = health.check(self.network.weights("LGN_E"), self.layer.spec("LGN_E").rule.wMax,
                                    self.rates.arrays()[inh], self.rates.window, self.patch,
@@ -217,13 +217,13 @@ class Trainer:
 
     def _block_end(self, snapshots) -> int:
         """End of the block that starts at ``self.patch``: the next patch at which the
-        loop must act (snapshot, ON/OFF balance, end of a rate window, end of the
-        run) or BLOCK_PATCHES later. Blocks never change the result: the same
+        loop must act (snapshot, ON/OFF balance, end of a rate window, the health
+        check, end of the run) or BLOCK_PATCHES later. Blocks never change the result: the same
         patches give the same spikes, however they are grouped."""
         p = self.patch
         end = min(self.schedule.n_patches, p + self.BLOCK_PATCHES, p + self.rates.patches_left_in_window())
         for q in range(p + 1, end):
-            if q in snapshots or self.schedule.balances_before(q):
+            if q in snapshots or self.schedule.balances_before(q) or (self.checks_health and q == health.CHECK_PATCH):
                 return q
         return end
 
