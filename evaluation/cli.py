@@ -2,12 +2,14 @@
 layer 4 (and layer 2/3), against the whitened pixels and the untrained network.
 
 Teichmann, Larisch & Hamker (2021) evaluate the model this way (docs/model.md §8): images are
-whitened and cut into corner crops, every crop is shown to the frozen network 10 times
-for 125 ms from its initial state, the mean rates of every cell are the features, and a
-linear SVM (LinearSVC, C = 1, one-vs-rest) is trained on the training split and scored on
-the test split. Everything is checked before anything is written; the features are
-cached (``features.npz``, keyed by data, protocol and weights), so refitting or another C
-does not simulate again. The presentations run in worker processes: a local Dask cluster
+whitened and cut into corner crops (larger object images: a grid of crops), every crop is
+shown to the frozen network 10 times for 125 ms from its initial state, the mean rates of
+every cell are the features, and a linear SVM (LinearSVC, one-vs-rest, the data set's
+published C) is trained on the training split and scored on the test split (object image
+sets: on random splits, each refitted on the same features). Everything is checked before
+anything is written; the features are cached (``features.npz``, keyed by data, protocol
+and weights), so refitting, another C or the figures do not simulate again. The presentations run in
+worker processes: a local Dask cluster
 with one worker per core, or ``--scheduler ADDRESS`` (an existing Dask cluster); the
 features are the same for any number of workers.
 """
@@ -24,13 +26,17 @@ from pathlib import Path
 
 import numpy as np
 
-from evaluation.datasets import DATASETS, DatasetError, load_dataset
-from evaluation.protocol import Protocol
+from evaluation.compare import PIXELS
+from evaluation.datasets import (CALTECH_TRAIN_PER_CLASS, DATASETS, N_SPLITS, RESIZED_SIDE, SMALL_SIDE, DatasetError,
+                                 PooledDataset, load_dataset, random_splits)
+from evaluation.protocol import READOUTS, Protocol
 from training.options import OneLineErrorParser, UsageError, positive_float, positive_int
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CHUNK_IMAGES = 8                 # images per task
 CACHE = "features.npz"
+SPLIT_IDS = {"train": 0, "test": 1, "all": 2}     # the simulated sets of images (in the Poisson seeds)
+SPLIT_SEED = 0                   # the random splits of image folders, ETH-80 and Caltech
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,11 +54,22 @@ def build_parser() -> argparse.ArgumentParser:
                         help="also layer 2/3: a trained layer-2/3 run (its layer 4 is the one it was trained on)")
     parser.add_argument("--l23-step", type=int, default=None, metavar="N", help="layer-2/3 snapshot (default: latest)")
     parser.add_argument("--limit", type=positive_int, default=None, metavar="N",
-                        help="only the first N images of each split")
+                        help="only the first N images of each split (not for folder, eth80, caltech-fm)")
+    parser.add_argument("--size", type=positive_int, default=RESIZED_SIDE, metavar="S",
+                        help=f"folder, eth80, caltech-fm: pictures larger than {SMALL_SIDE} px are resized to S x S and "
+                             f"covered with a grid of crops (default: {RESIZED_SIDE}, 7 x 7 crops of 18 x 18)")
+    parser.add_argument("--splits", type=positive_int, default=N_SPLITS, metavar="N",
+                        help=f"folder, eth80, caltech-fm: random training/test splits the read-out is repeated on "
+                             f"(default: {N_SPLITS}; the network sees every image once)")
+    parser.add_argument("--train-per-class", type=positive_int, default=None, metavar="N",
+                        help="folder, caltech-fm: training images per class in each split (default: caltech-fm 200 as "
+                             "published, folder half of each class)")
     parser.add_argument("--repeats", type=positive_int, default=10, metavar="R",
                         help="presentations of every crop (default: 10)")
     parser.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the Poisson input (default: 0)")
-    parser.add_argument("--C", type=positive_float, default=1.0, help="LinearSVC regularisation (default: 1)")
+    parser.add_argument("--C", type=positive_float, default=None,
+                        help="LinearSVC regularisation (default: the published value of the data set: 1; "
+                             "SVHN 10; ETH-80 0.1)")
     parser.add_argument("--no-delays", action="store_true",
                         help="layer 2/3 without its axonal delays, as the published evaluation")
     parser.add_argument("--no-reset", action="store_true",
@@ -150,11 +167,10 @@ def simulate(args, specs: dict, rates: dict, protocol: Protocol, todo) -> dict:
     futures, sizes = {}, {}
     try:
         for model, split in todo:
-            split_id = 0 if split == "train" else 1
             for start in range(0, len(rates[split]), CHUNK_IMAGES):
                 stop = min(start + CHUNK_IMAGES, len(rates[split]))
                 future = client.submit(features, specs[model], rates[split][start:stop], np.arange(start, stop),
-                                       split_id, args.seed, protocol, pure=False)
+                                       SPLIT_IDS[split], args.seed, protocol, pure=False)
                 futures[future] = (model, split, start)
                 sizes[future] = (stop - start) * n_crops * protocol.repeats
         parts, busy = {}, 0.0
@@ -177,12 +193,16 @@ def simulate(args, specs: dict, rates: dict, protocol: Protocol, todo) -> dict:
 
 
 # -- cache -------------------------------------------------------------------------------------------
-def cache_key(dataset, protocol: Protocol, spec: dict, seed: int) -> str:
+def cache_key(arrays, protocol: Protocol, spec: dict, seed: int) -> str:
+    """A hash of the images and labels (*arrays*), the protocol, the network and the seed."""
     h = hashlib.sha256()
-    for array in (dataset.train_images, dataset.train_labels, dataset.test_images, dataset.test_labels):
+    for array in arrays:
         h.update(np.ascontiguousarray(array).tobytes())
     settings = dict(protocol.record(), seed=seed, **{k: v for k, v in spec.items() if k != "build_root"})
-    settings.pop("C"), settings.pop("solver")   # the classifier does not change the features
+    for name in ("C", "solver", "centre", "max_over"):     # the read-out does not change the features
+        settings.pop(name)
+    if settings["stride"] is None:                          # corner crops: keys as before crop grids existed
+        settings.pop("stride")
     h.update(json.dumps(settings, sort_keys=True).encode())
     return h.hexdigest()
 
@@ -229,45 +249,112 @@ def save_cache(path: Path, keys: dict, feats: dict, record: dict | None = None) 
 
 
 # -- the run ----------------------------------------------------------------------------------------------
-def run(args) -> int:
-    from evaluation.classify import classify, feature_matrix
-    from evaluation.protocol import crop_offsets, crop_rates, to_grey, whiten_split
-    from evaluation.report import write_report
+def protocol_of(args) -> Protocol:
+    """The published protocol with the data set's published read-out and the options' departures."""
+    readout = READOUTS[args.dataset]
+    return Protocol(repeats=args.repeats, reset=not args.no_reset, delays=not args.no_delays,
+                    C=readout.C if args.C is None else args.C, centre=readout.centre, max_over=readout.max_over)
 
-    protocol = Protocol(repeats=args.repeats, reset=not args.no_reset, delays=not args.no_delays, C=args.C)
-    specs = model_specs(args)                               # every weight file checked
-    dataset = load_dataset(args.dataset, args.data).limited(args.limit)
+
+def image_sets(args, dataset):
+    """The images the network is shown, their labels, and the read-out's splits.
+
+    A data set with its own split: images "train" and "test", one split. Image folders,
+    ETH-80 and Caltech: all images "all" (each simulated once), and ``--splits`` random
+    (training, test) splits of them. A split is ((set, index), (set, index)); index None: all."""
+    if isinstance(dataset, PooledDataset):
+        if args.limit is not None:
+            raise UsageError(f"--limit: not for {args.dataset} (its read-out draws random splits from all images)")
+        per_class = args.train_per_class
+        if per_class is None and args.dataset == "caltech-fm":
+            per_class = CALTECH_TRAIN_PER_CLASS                # published: 200 images of each class
+        splits = random_splits(dataset, args.splits, SPLIT_SEED, per_class)
+        return ({"all": dataset.images}, {"all": dataset.labels},
+                [(("all", train), ("all", test)) for train, test in splits])
     for split, labels in (("training", dataset.train_labels), ("test", dataset.test_labels)):
         if len(np.unique(labels)) < 2:
             raise UsageError(f"{args.dataset}: the {split} split has {len(np.unique(labels))} class(es); "
                              "a classifier needs at least two (use a larger --limit)")
+    return ({"train": dataset.train_images, "test": dataset.test_images},
+            {"train": dataset.train_labels, "test": dataset.test_labels}, [(("train", None), ("test", None))])
+
+
+def whitened(images: dict, dataset, protocol: Protocol) -> dict:
+    """Each set of images whitened and scaled on its own; ETH-80 object by object."""
+    from evaluation.protocol import to_grey, whiten_groups, whiten_split
+    if getattr(dataset, "groups", None) is not None:
+        return {name: whiten_groups(to_grey(x), dataset.groups, protocol) for name, x in images.items()}
+    return {name: whiten_split(to_grey(x), protocol) for name, x in images.items()}
+
+
+def dataset_record(dataset, splits) -> dict:
+    """What metrics.json says about the data and its split(s)."""
+    (_, train), (_, test) = splits[0]
+    record = {"name": dataset.name, "source": dataset.source, "split": dataset.split,
+              "classes": [str(c) for c in dataset.classes], "image_size": dataset.image_size}
+    if not isinstance(dataset, PooledDataset):
+        return dict(record, n_train=int(len(dataset.train_labels)), n_test=int(len(dataset.test_labels)),
+                    **({"split_indices": dataset.extra} if dataset.extra else {}))
+    record.update(n_train=int(len(train)), n_test=int(len(test)), n_images=int(len(dataset.labels)),
+                  train_per_class=np.bincount(dataset.labels[train]).tolist(),
+                  n_splits=len(splits), split_seed=SPLIT_SEED, resized_to=dataset.resized_to)
+    if dataset.groups is not None:     # the training objects of every split
+        record["train_objects"] = [sorted({dataset.group_names[g] for g in dataset.groups[t]}) for (_, t), _ in splits]
+    else:
+        record["train_indices"] = [t.tolist() for (_, t), _ in splits]
+    return record
+
+
+def test_responses(parts: dict, labels: dict, split) -> tuple[dict, np.ndarray]:
+    """The features (name -> arrays) and labels of the test images of one split."""
+    _, (name, index) = split
+    if index is None:
+        return {k: sets[name] for k, sets in parts.items()}, labels[name]
+    return {k: [a[index] for a in sets[name]] for k, sets in parts.items()}, labels[name][index]
+
+
+def run(args) -> int:
+    from dataclasses import replace
+    from evaluation.classify import read_out
+    from evaluation.figures import representation_figures
+    from evaluation.protocol import crop_offsets, crop_rates
+    from evaluation.report import best_trained, write_report
+
+    readout = READOUTS[args.dataset]
+    protocol = protocol_of(args)
+    specs = model_specs(args)                               # every weight file checked
+    dataset = load_dataset(args.dataset, args.data, args.size)
+    if not isinstance(dataset, PooledDataset):
+        dataset = dataset.first(readout.first_train, readout.first_test).limited(args.limit)
+    images, labels, splits = image_sets(args, dataset)
+    if dataset.image_size > SMALL_SIDE:                     # a grid of crops over large images
+        protocol = replace(protocol, stride=protocol.crop)
     t0 = time.perf_counter()
-    white = {"train": whiten_split(to_grey(dataset.train_images), protocol),
-             "test": whiten_split(to_grey(dataset.test_images), protocol)}
-    rates = {split: crop_rates(w, protocol) for split, w in white.items()}
+    rates = {name: crop_rates(w, protocol) for name, w in whitened(images, dataset, protocol).items()}
+    n_crops = next(iter(rates.values())).shape[1]
 
     out = Path(args.out) / args.dataset
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"{out}: output folder is not writable ({exc.strerror or exc})")
-    keys = {model: cache_key(dataset, protocol, spec, args.seed) for model, spec in specs.items()}
+    arrays = [a for name in images for a in (images[name], labels[name])]
+    keys = {model: cache_key(arrays, protocol, spec, args.seed) for model, spec in specs.items()}
     feats = load_cache(out / CACHE, keys)
-    todo = [(m, s) for m in specs for s in ("train", "test") if s not in feats.get(m, {})]
-    n_presentations = sum(len(rates[s]) for _, s in todo) * rates["train"].shape[1] * protocol.repeats
+    todo = [(m, s) for m in specs for s in images if s not in feats.get(m, {})]
+    n_presentations = sum(len(rates[s]) for _, s in todo) * n_crops * protocol.repeats
     model_s = n_presentations * protocol.presentation_ms / 1000.0
     workers = None if args.scheduler else (args.workers or len(os.sched_getaffinity(0)))
     sim_wall, busy = 0.0, 0.0
     if todo:
         print(f"{args.dataset}: {n_presentations:,} presentations of {protocol.presentation_ms:g} ms "
-              f"({len(dataset.train_labels)} training and {len(dataset.test_labels)} test images, "
-              f"{rates['train'].shape[1]} crops, {protocol.repeats} repeats, trained and untrained network)",
-              file=sys.stderr)
+              f"({' and '.join(f'{len(x)} {name}' for name, x in images.items())} images, "
+              f"{n_crops} crops, {protocol.repeats} repeats, trained and untrained network)", file=sys.stderr)
         t_sim = time.perf_counter()
         new, busy = simulate(args, specs, rates, protocol, todo)
         sim_wall = time.perf_counter() - t_sim
-        for model, splits in new.items():
-            feats.setdefault(model, {}).update(splits)
+        for model, sets in new.items():
+            feats.setdefault(model, {}).update(sets)
         cached = {"presentations": n_presentations, "model_time_s": model_s, "simulation_wall_time_s": sim_wall,
                   "model_per_wall": model_s / sim_wall, "model_per_worker_second": model_s / busy if busy > 0 else None,
                   "workers": workers, "scheduler": args.scheduler,
@@ -280,17 +367,11 @@ def run(args) -> int:
     groups = [["E"], ["I"], ["E", "I"]]
     if args.l23:
         groups += [["E2"], ["I2"], ["E2", "I2"]]
-    results = {}
+    parts = {f"{model} {'+'.join(group)}": {s: [feats[model][s][p] for p in group] for s in images}
+             for model in specs for group in groups}
+    parts[PIXELS] = {s: [rates[s]] for s in images}
     t_fit = time.perf_counter()
-    for model in specs:
-        for group in groups:
-            name = "+".join(group)
-            results[f"{model} {name}"] = classify(
-                feature_matrix([feats[model]["train"][p] for p in group]), dataset.train_labels,
-                feature_matrix([feats[model]["test"][p] for p in group]), dataset.test_labels, C=args.C, seed=args.seed)
-    results["pixels (whitened ON/OFF crops)"] = classify(feature_matrix([rates["train"]]), dataset.train_labels,
-                                                          feature_matrix([rates["test"]]), dataset.test_labels,
-                                                          C=args.C, seed=args.seed)
+    results = {name: read_out(sets, labels, splits, protocol, args.seed) for name, sets in parts.items()}
     fit_wall = time.perf_counter() - t_fit
     timing = {"presentations_simulated": n_presentations, "model_time_s": model_s,
               "simulation_wall_time_s": sim_wall, "model_per_wall": model_s / sim_wall if sim_wall > 0 else None,
@@ -303,24 +384,28 @@ def run(args) -> int:
               # the simulation that produced the features (this run's, or the cached one's)
               "features_simulated": cached}
     metrics = {
-        "dataset": {"name": dataset.name, "source": dataset.source, "split": dataset.split,
-                    "n_train": int(len(dataset.train_labels)), "n_test": int(len(dataset.test_labels)),
-                    "classes": [str(c) for c in dataset.classes], "image_size": dataset.image_size,
-                    **({"split_indices": dataset.extra} if dataset.extra else {})},
+        "dataset": dataset_record(dataset, splits),
         "protocol": protocol.record(), "seed": args.seed,
-        "crops": {"size": protocol.crop,
-                  "offsets": [list(o) for o in crop_offsets(dataset.image_size, protocol.crop)]},
+        "C_from": "--C" if args.C is not None else f"the published value for {args.dataset}",
+        "crops": {"size": protocol.crop, "stride": protocol.stride,
+                  "offsets": [list(o) for o in crop_offsets(dataset.image_size, protocol.crop, protocol.stride)]},
         "models": {m: {k: v for k, v in s.items() if k != "build_root"} for m, s in specs.items()},
         "accuracy": {name: r["accuracy"] for name, r in results.items()},
         "results": results, "timing": timing, "command": args.command,
         "created": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
     }
-    write_report(out, metrics, dataset)
+    best = best_trained(metrics)
+    shown, test_labels = test_responses({f"{best} (best population)": parts[best],
+                                         "whitened ON/OFF pixels": parts[PIXELS]}, labels, splits[0])
+    figures = representation_figures(out, shown, test_labels, metrics, protocol.centre, seed=args.seed)
+    write_report(out, metrics, dataset, figures)
+    d = metrics["dataset"]
     width = max(len(n) for n in results)
-    print(f"{args.dataset}: test accuracy (LinearSVC, C = {args.C:g}; {len(dataset.train_labels)} training, "
-          f"{len(dataset.test_labels)} test images)")
+    print(f"{args.dataset}: test accuracy (LinearSVC, C = {protocol.C:g}; {d['n_train']} training, {d['n_test']} test "
+          f"images{f', mean ± sd over {len(splits)} random splits' if len(splits) > 1 else ''})")
     for name, r in results.items():
-        print(f"  {name:{width}s}  {100 * r['accuracy']:6.2f} %")
+        sd = f" ± {100 * r['accuracy_sd']:.2f}" if "accuracy_sd" in r else ""
+        print(f"  {name:{width}s}  {100 * r['accuracy']:6.2f}{sd} %")
     if sim_wall > 0:
         print(f"simulated {model_s:,.0f} s of model time in {sim_wall:,.1f} s of wall time "
               f"(model/wall {model_s / sim_wall:.1f}, including starting the workers and compiling; "

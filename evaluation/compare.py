@@ -5,9 +5,11 @@
 RESULT is an ``evaluate.py`` output folder of one data set (``<out>/<dataset>``, holding its
 ``metrics.json``). All results must be of the same data set, split and protocol: accuracies
 measured on different test sets are not comparable, and the table refuses to mix them.
-Healthy runs get one column each and a median (range) column; failing runs (``--failing``:
-the runs the training warned about) get labelled columns of their own, outside the summary.
-Writes ``compare.json`` and ``compare.md`` into DIR.
+Every accuracy p comes with its binomial standard error sqrt(p (1 - p) / n_test) (data sets
+with repeated random splits, ETH-80 and Caltech: the mean over the splits ± their standard
+deviation). Healthy runs get one column each and a median (range) column across them; failing
+runs (``--failing``: the runs the training warned about) get labelled columns of their own,
+outside the summary. Writes ``compare.json`` and ``compare.md`` into DIR.
 """
 from __future__ import annotations
 
@@ -43,7 +45,35 @@ def run_name(folder: Path, metrics: dict) -> str:
 def _comparable_key(metrics: dict) -> tuple:
     d, p = metrics["dataset"], metrics["protocol"]
     return (d["name"], d["split"], d["n_train"], d["n_test"], p["repeats"], p["presentation_ms"], p["C"],
-            p["reset"], p.get("delays"))
+            p["reset"], p.get("delays"), p.get("centre", False))
+
+
+def binomial_se(p: float, n: int) -> float:
+    """Standard error of an accuracy p measured on n independent test images."""
+    return float(np.sqrt(p * (1.0 - p) / n))
+
+
+def spread(metrics: dict, row: str) -> tuple[float, str] | None:
+    """(the ± value of one accuracy, what it is): the standard deviation across random splits
+    where the data set has them, else the binomial standard error."""
+    p = metrics["accuracy"].get(row)
+    if p is None:
+        return None
+    sd = metrics.get("results", {}).get(row, {}).get("accuracy_sd")
+    if sd is not None:
+        return sd, "sd"
+    return binomial_se(p, metrics["dataset"]["n_test"]), "se"
+
+
+def _error(metrics: dict, row: str) -> float | None:
+    found = spread(metrics, row)
+    return None if found is None else found[0]
+
+
+def accuracy_text(metrics: dict, row: str) -> str:
+    """``90.00 ± 1.00 %``: an accuracy of a result with its standard error (or sd across splits)."""
+    p = metrics["accuracy"].get(row)
+    return "–" if p is None else f"{100 * p:.2f} ± {100 * _error(metrics, row):.2f} %"
 
 
 def rows_of(results: list[dict]) -> list[str]:
@@ -67,15 +97,20 @@ def table(healthy: list[dict], labels: list[str], failing: list[dict], failing_l
     rows = rows_of(everything)
     header = ["features"] + labels + (["median (range)"] if len(healthy) > 1 else []) + \
              [f"{name} (failing)" for name in failing_labels]
+    kind = {spread(m, r)[1] for m in everything for r in m["accuracy"]}
+    meaning = ("mean ± standard deviation over the random splits" if kind == {"sd"} else
+               "accuracy ± binomial standard error sqrt(p(1-p)/n_test)" if kind == {"se"} else
+               "accuracy ± binomial standard error, or mean ± sd over random splits")
     lines = [f"Test accuracy, {d['name']} ({d['n_train']} training / {d['n_test']} test images, split: "
-             f"{d['split']}); chance {100 / len(d['classes']):.1f} %.", "",
+             f"{d['split']}); {meaning}; chance {100 / len(d['classes']):.1f} %.", "",
              "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    summary: dict = {"dataset": d["name"], "runs": labels, "failing": failing_labels, "rows": {}}
+    summary: dict = {"dataset": d["name"], "n_test": d["n_test"], "runs": labels, "failing": failing_labels,
+                     "errors": meaning, "rows": {}}
     for row in rows:
         vals = [m["accuracy"].get(row) for m in healthy]
-        cells = [f"{100 * v:.2f} %" if v is not None else "–" for v in vals]
+        cells = [accuracy_text(m, row) for m in healthy]
         present = [v for v in vals if v is not None]
-        entry = {"values": vals}
+        entry = {"values": vals, "errors": [_error(m, row) for m in healthy]}
         if len(healthy) > 1:
             if present:
                 med, lo, hi = (100 * float(f(present)) for f in (np.median, np.min, np.max))
@@ -84,8 +119,9 @@ def table(healthy: list[dict], labels: list[str], failing: list[dict], failing_l
             else:
                 cells.append("–")
         fvals = [m["accuracy"].get(row) for m in failing]
-        cells += [f"{100 * v:.2f} %" if v is not None else "–" for v in fvals]
+        cells += [accuracy_text(m, row) for m in failing]
         entry["failing"] = fvals
+        entry["failing_errors"] = [_error(m, row) for m in failing]
         summary["rows"][row] = entry
         lines.append(f"| {row} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n", summary

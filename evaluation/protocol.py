@@ -5,9 +5,12 @@
    f0 = 0.4 x image size (``input.images.whitening_filter``, the filter of the input stage),
    then the whole split scaled so that its variance is 0.1 (training and test split each
    on its own); both numbers are the model's whitening (``models.parameters.WHITENING``).
+   ETH-80: every object's views scaled together (``whiten_groups``).
 3. The four corner crops of PATCH_SIZE x PATCH_SIZE (28 x 28: offsets 0 and 10; 32 x 32:
-   offsets 0 and 14), each split into ON = max(x, 0) and OFF = max(-x, 0), with Poisson
-   rates crop / max(|whitened image|) x MAX_RATE.
+   offsets 0 and 14); images larger than 32 px (resized to 126 x 126 by the loader) a grid of
+   crops with stride ``Protocol.stride`` (126 x 126: 7 x 7 = 49 crops, the published ETH-80
+   protocol); each crop split into ON = max(x, 0) and OFF = max(-x, 0), with Poisson rates
+   crop / max(|whitened image|) x MAX_RATE.
 4. Each crop shown ``repeats`` times for PRESENTATION_MS, the network put back to its initial
    state before every presentation (``evaluation.simulate``); features are mean rates.
 
@@ -33,13 +36,43 @@ class Protocol:
     variance: float = P.WHITENING.variance          # variance of each whitened split
     f0_fraction: float = P.WHITENING.f0_fraction    # whitening cutoff, fraction of the image size
     crop: int = P.PATCH_SIZE
+    stride: int | None = None            # None: the four corner crops; else a grid of crops with this stride
     reset: bool = True                   # network state back to its initial values before each presentation
     delays: bool = True                  # layer 2/3 with its recorded delays (the published evaluation: none)
     C: float = 1.0                       # LinearSVC regularisation
+    centre: bool = False                 # features: the global mean subtracted after dividing by the maximum
+    max_over: str = "split"              # features divided by the maximum of each split, or of "all" images
     solver: str = "LinearSVC(dual=False)"  # the same objective as the dual solver, solved in its primal form
 
     def record(self) -> dict:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class Readout:
+    """How the published code read out one data set: LinearSVC's C, the normalisation of the
+    feature matrices, and the first images of each split it used (None: all)."""
+    C: float = 1.0
+    centre: bool = False
+    max_over: str = "split"
+    first_train: int | None = None
+    first_test: int | None = None
+
+
+# The published read-out per data set (docs/model.md §8). Digits, Fashion-MNIST and image folders
+# were not published: digits and folders as EMNIST/SVHN/ETH-80 (maximum only), Fashion-MNIST,
+# a drop-in for MNIST, as MNIST.
+READOUTS = {
+    "digits": Readout(),
+    "mnist": Readout(centre=True),
+    "fashion-mnist": Readout(centre=True),
+    "emnist-balanced": Readout(),
+    "cifar10": Readout(centre=True),
+    "svhn": Readout(C=10.0, first_train=40_000, first_test=10_000),
+    "eth80": Readout(C=0.1),
+    "caltech-fm": Readout(max_over="all"),     # one maximum over all images, before the splits
+    "folder": Readout(),
+}
 
 
 def to_grey(images: np.ndarray) -> np.ndarray:
@@ -63,26 +96,39 @@ def whiten_split(grey: np.ndarray, protocol: Protocol) -> np.ndarray:
     return white * np.sqrt(protocol.variance / var)
 
 
-def crop_offsets(size: int, crop: int) -> list[tuple[int, int]]:
-    """Top-left corners of the four corner crops of a size x size image."""
+def whiten_groups(grey: np.ndarray, groups: np.ndarray, protocol: Protocol) -> np.ndarray:
+    """Every image whitened, then the images of each group (an object's views) scaled together
+    to variance ``protocol.variance``."""
+    white = np.empty_like(grey, dtype=np.float64)
+    for g in np.unique(groups):
+        white[groups == g] = whiten_split(grey[groups == g], protocol)
+    return white
+
+
+def crop_offsets(size: int, crop: int, stride: int | None = None) -> list[tuple[int, int]]:
+    """Top-left corners of the crops of a size x size image: the four corners (stride None),
+    or a grid row by row with the given stride."""
     if size < crop:
         raise ValueError(f"images of {size} pixels are smaller than the {crop}-pixel crop")
-    far = size - crop
-    return [(0, 0), (0, far), (far, 0), (far, far)]
+    if stride is None:
+        far = size - crop
+        return [(0, 0), (0, far), (far, 0), (far, far)]
+    starts = range(0, size - crop + 1, stride)
+    return [(r, c) for r in starts for c in starts]
 
 
-def crops(white: np.ndarray, crop: int) -> np.ndarray:
-    """(n, S, S) whitened images -> (n, 4, crop, crop) corner crops."""
-    offsets = crop_offsets(white.shape[1], crop)
+def crops(white: np.ndarray, crop: int, stride: int | None = None) -> np.ndarray:
+    """(n, S, S) whitened images -> (n, n_crops, crop, crop) crops (see ``crop_offsets``)."""
+    offsets = crop_offsets(white.shape[1], crop, stride)
     return np.stack([white[:, r:r + crop, c:c + crop] for r, c in offsets], axis=1)
 
 
 def crop_rates(white: np.ndarray, protocol: Protocol) -> np.ndarray:
-    """(n, S, S) whitened images -> (n, 4, crop, crop, 2) ON/OFF Poisson rates in Hz: every
-    crop divided by the largest |value| of its whole image, times the maximal rate."""
+    """(n, S, S) whitened images -> (n, n_crops, crop, crop, 2) ON/OFF Poisson rates in Hz:
+    every crop divided by the largest |value| of its whole image, times the maximal rate."""
     peak = np.abs(white).max(axis=(1, 2))
     scale = np.divide(protocol.max_rate_hz, peak, out=np.zeros_like(peak), where=peak > 0)
-    c = crops(white, protocol.crop) * scale[:, None, None, None]
+    c = crops(white, protocol.crop, protocol.stride) * scale[:, None, None, None]
     return np.stack([np.maximum(c, 0.0), np.maximum(-c, 0.0)], axis=-1)
 
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
+from evaluation.compare import PIXELS, accuracy_text
 from training.files import atomic_write, save_json
 
 
@@ -62,29 +63,45 @@ def _figures(out: Path, metrics: dict, dataset) -> list[str]:
     return ["accuracy.png", "confusion.png"]
 
 
-def write_report(out: Path, metrics: dict, dataset) -> None:
+def _crops_text(metrics: dict) -> str:
+    c, p = metrics["crops"], metrics["protocol"]
+    if c.get("stride") is None:
+        return f"four corner crops of {p['crop']} x {p['crop']} (offsets {c['offsets']})"
+    side = int(round(len(c["offsets"]) ** 0.5))
+    return f"a {side} x {side} grid of {len(c['offsets'])} crops of {p['crop']} x {p['crop']}, stride {c['stride']}"
+
+
+def write_report(out: Path, metrics: dict, dataset, more_figures=()) -> None:
     save_json(out / "metrics.json", metrics)
-    figures = _figures(out, metrics, dataset)
+    figures = _figures(out, metrics, dataset) + list(more_figures)
     d, p, t = metrics["dataset"], metrics["protocol"], metrics["timing"]
     best = best_trained(metrics)
+    splits = d.get("n_splits")
+    repeated = f" in each of {splits} random splits (seed {d.get('split_seed')})" if splits else ""
+    resized = f", resized to {d['resized_to']} x {d['resized_to']}" if d.get("resized_to") else ""
+    scaled = ("each object's views scaled together" if d["name"] == "eth80" else
+              "all images scaled together" if splits else "each split scaled")
     lines = [f"# Linear read-out of the V1 model: {d['name']}", "",
              f"Command: `{' '.join(metrics['command'])}` ({metrics['created']}).", "",
-             f"Data: {d['source']}; {d['n_train']} training and {d['n_test']} test images, {len(d['classes'])} "
-             f"classes; split: {d['split']}.", "",
-             f"Protocol: grey, /255, whitened (f0 = {p['f0_fraction']} x size), each split scaled to variance "
-             f"{p['variance']}; four corner crops of {p['crop']} x {p['crop']} (offsets {metrics['crops']['offsets']}), "
+             f"Data: {d['source']}; {d['n_train']} training and {d['n_test']} test images"
+             f"{repeated}, "
+             f"{len(d['classes'])} classes{resized}; split: {d['split']}.", "",
+             f"Protocol: grey, /255, whitened (f0 = {p['f0_fraction']} x size), {scaled} to variance "
+             f"{p['variance']}; {_crops_text(metrics)}, "
              f"ON/OFF, rates up to {p['max_rate_hz']:g} Hz; every crop shown {p['repeats']} times for "
              f"{p['presentation_ms']:g} ms, {'from the initial state each time' if p['reset'] else 'back to back'}"
              f"{'' if p['delays'] else ', layer 2/3 without delays'}; Poisson seed {metrics['seed']}. Features: mean "
-             f"rates, all cells x all crops, divided by the matrix maximum; LinearSVC, C = {p['C']:g}, one-vs-rest"
+             f"rates, all cells x all crops, divided by the matrix maximum{', minus its global mean' if p.get('centre') else ''}"
+             f"; LinearSVC, C = {p['C']:g} ({metrics.get('C_from', '--C')}), one-vs-rest"
              f"{' (primal solver)' if 'dual=False' in p.get('solver', '') else ''}.", "",
              "| features | trained network | untrained (snapshot 0) |", "|---|---|---|"]
     for key in metrics["accuracy"]:
         if key.startswith("trained "):
             group = key.split(" ", 1)[1]
-            lines.append(f"| {group} | {100 * metrics['accuracy'][key]:.2f} % | "
-                         f"{100 * metrics['accuracy'][f'untrained {group}']:.2f} % |")
-    lines += [f"| whitened ON/OFF pixels of the same crops | {100 * metrics['accuracy']['pixels (whitened ON/OFF crops)']:.2f} % | |",
+            lines.append(f"| {group} | {accuracy_text(metrics, key)} | {accuracy_text(metrics, f'untrained {group}')} |")
+    lines += [f"| whitened ON/OFF pixels of the same crops | {accuracy_text(metrics, PIXELS)} | |", "",
+              ("Accuracies: mean ± standard deviation over the random splits." if splits else
+               "Accuracies ± binomial standard error sqrt(p(1-p)/n_test)."),
               "", f"Chance: {100 / len(d['classes']):.1f} %. Best trained population: {best}; per-class F1: "
               + ", ".join(f"{c}: {f:.2f}" for c, f in zip(class_names(metrics, metrics["results"][best]["labels"]),
                                                           metrics["results"][best]["f1_per_class"])) + ".",

@@ -143,6 +143,34 @@ def test_svhn_loader(tmp_path):
     np.testing.assert_array_equal(d.train_labels, [0, 1, 2, 0])                 # 10 is the digit 0
 
 
+def _write_mnist_layout(folder, x, y):
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("train", "t10k"):
+        write_idx(folder / f"{name}-images-idx3-ubyte.gz", x, gz=True)
+        write_idx(folder / f"{name}-labels-idx1-ubyte.gz", y, gz=True)
+
+
+def test_fashion_mnist_found_in_the_system_copy_then_openml_then_error(tmp_path, monkeypatch):
+    import sklearn.datasets
+    from evaluation import datasets
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+    monkeypatch.setattr(sklearn.datasets, "fetch_openml", offline)
+    system = tmp_path / "usr" / "share" / "datasets" / "fashion-mnist"
+    monkeypatch.setattr(datasets, "SYSTEM_COPIES", {"fashion-mnist": (system,)})
+    with pytest.raises(DatasetError) as err:                  # no system copy, offline
+        load_dataset("fashion-mnist")
+    message = str(err.value)
+    assert "\n" not in message and "apt-get install dataset-fashion-mnist" in message and "--data DIR" in message
+    x, y = np.random.default_rng(4).integers(0, 256, (4, 28, 28)), np.array([0, 9, 3, 9])
+    _write_mnist_layout(system, x, y)
+    d = load_dataset("fashion-mnist")                          # found without --data
+    np.testing.assert_array_equal(d.train_images, x)
+    assert d.source == f"IDX files in {system}"
+    assert d.classes[0] == "T-shirt/top" and d.classes[9] == "ankle boot"
+
+
 def test_offline_openml_is_one_line(monkeypatch):
     import sklearn.datasets
 
@@ -162,6 +190,30 @@ def test_digits_split_is_fixed_and_stratified():
     counts_train, counts_test = np.bincount(a.train_labels), np.bincount(a.test_labels)
     assert np.abs(counts_train - counts_test).max() <= 1                      # stratified halves
     assert 0 <= a.train_images.min() and a.train_images.max() <= 255
+
+
+# --- the read-out ------------------------------------------------------------------------------------
+def test_feature_matrix_divides_by_the_maximum_then_subtracts_the_mean():
+    from evaluation.classify import feature_matrix
+    a = np.array([[[1.0, 2.0]], [[3.0, 4.0]]])             # (2 images, 1 crop, 2 cells)
+    b = np.array([[8.0], [0.0]])                           # a second population
+    np.testing.assert_allclose(feature_matrix([a, b]), [[0.125, 0.25, 1.0], [0.375, 0.5, 0.0]])
+    # divided by 8, then the mean of all six values (2.25 / 6 = 0.375) subtracted
+    np.testing.assert_allclose(feature_matrix([a, b], centre=True),
+                               [[-0.25, -0.125, 0.625], [0.0, 0.125, -0.375]])
+
+
+@pytest.mark.parametrize("dataset,C,centre", [("mnist", 1.0, True), ("cifar10", 1.0, True),
+                                               ("emnist-balanced", 1.0, False), ("svhn", 10.0, False),
+                                               ("fashion-mnist", 1.0, True), ("digits", 1.0, False)])
+def test_published_read_out_per_data_set_and_C_overrides(dataset, C, centre):
+    from evaluation.cli import build_parser, protocol_of
+    from evaluation.protocol import READOUTS
+    protocol = protocol_of(build_parser().parse_args(["--dataset", dataset]))
+    assert protocol.C == C and protocol.centre == centre
+    assert protocol_of(build_parser().parse_args(["--dataset", dataset, "--C", "0.5"])).C == 0.5
+    if dataset == "svhn":                    # the published SVHN read-out: the first 40,000 / 10,000 images
+        assert (READOUTS["svhn"].first_train, READOUTS["svhn"].first_test) == (40_000, 10_000)
 
 
 # --- the command line ---------------------------------------------------------------------------------
@@ -186,9 +238,15 @@ def trained_l4(tmp_path_factory, images_path):
 
 
 @pytest.fixture(scope="module")
-def evaluated(trained_l4, tmp_path_factory):
+def eval_build(tmp_path_factory):
+    """One compile folder for this module's evaluations (each worker compiles once)."""
+    return tmp_path_factory.mktemp("evalbuild")
+
+
+@pytest.fixture(scope="module")
+def evaluated(trained_l4, eval_build, tmp_path_factory):
     """digits, 24 training and 24 test images, 2 repeats, once with 1 and once with 2 workers."""
-    build = tmp_path_factory.mktemp("evalbuild")
+    build = eval_build
     runs = {}
     for workers in (1, 2):
         out = tmp_path_factory.mktemp(f"eval{workers}")
@@ -201,10 +259,11 @@ def evaluated(trained_l4, tmp_path_factory):
 
 def test_evaluation_outputs(evaluated):
     out, proc = evaluated[2]
-    for name in ("metrics.json", "report.md", "accuracy.png", "confusion.png", "features.npz"):
+    for name in ("metrics.json", "report.md", "accuracy.png", "confusion.png", "rdm.png", "tsne.png", "features.npz"):
         assert (out / name).is_file(), name
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["dataset"]["n_train"] == 24 and metrics["dataset"]["n_test"] == 24
+    assert metrics["protocol"]["C"] == 1.0 and metrics["C_from"] == "the published value for digits"
     assert metrics["crops"]["offsets"] == [[0, 0], [0, 10], [10, 0], [10, 10]]
     assert set(metrics["accuracy"]) == {"trained E", "trained I", "trained E+I", "untrained E", "untrained I",
                                         "untrained E+I", "pixels (whitened ON/OFF crops)"}
@@ -299,10 +358,27 @@ def test_compare_table_median_range_and_failing_column(tmp_path):
     assert main([str(tmp_path / n / "digits") for n in runs] + ["--failing", str(tmp_path / "bad" / "digits"),
                                                                "--out", str(out)]) == 0
     table = (out / "compare.md").read_text()
-    assert "| trained E | 90.00 % | 80.00 % | 95.00 % | 90.00 % (80.00–95.00) | 50.00 % |" in table
+    # binomial standard errors on 899 test images: sqrt(0.9 * 0.1 / 899) = 1.00 %, 0.8: 1.33 %, 0.95: 0.73 %, 0.5: 1.67 %
+    assert ("| trained E | 90.00 ± 1.00 % | 80.00 ± 1.33 % | 95.00 ± 0.73 % | 90.00 % (80.00–95.00) | "
+            "50.00 ± 1.67 % |") in table
     assert "| a | b | c | median (range) | bad (failing) |" in table
+    assert "binomial standard error" in table
     row = json.loads((out / "compare.json").read_text())["rows"]["trained E"]
     assert row["median"] == pytest.approx(0.90) and row["failing"] == [0.5]
+    assert row["errors"][1] == pytest.approx(0.0133407, rel=1e-4)
+
+
+def test_compare_repeated_splits_show_their_standard_deviation(tmp_path):
+    from evaluation.compare import main
+    for name, (acc, sd) in {"s2": (0.9, 0.02), "s3": (0.8, 0.04)}.items():
+        metrics = _metrics({"trained E": acc}, name="eth80")
+        metrics["results"] = {"trained E": {"accuracy": acc, "accuracy_sd": sd}}
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "metrics.json").write_text(json.dumps(metrics))
+    assert main([str(tmp_path / "s2"), str(tmp_path / "s3"), "--out", str(tmp_path / "out")]) == 0
+    table = (tmp_path / "out" / "compare.md").read_text()
+    assert "| trained E | 90.00 ± 2.00 % | 80.00 ± 4.00 % | 85.00 % (80.00–90.00) |" in table
+    assert "mean ± standard deviation over the random splits" in table
 
 
 def test_compare_refuses_different_test_sets(tmp_path):
@@ -313,3 +389,202 @@ def test_compare_refuses_different_test_sets(tmp_path):
     with pytest.raises(SystemExit, match="compare like with like"):
         main([str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "out")])
     assert not (tmp_path / "out" / "compare.md").exists()
+
+
+# --- image folders, ETH-80, Caltech: loaders on tiny folders in the real layouts ---------------------
+def _png(path, array):
+    from PIL import Image
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.asarray(array, dtype=np.uint8)).save(path)
+    return path
+
+
+def _eth80(root, categories=("apple", "car"), objects=4, views=2, side=40):
+    """eth80-cropped256 layout: a folder per object (car numbers need not be contiguous), its
+    views ``<object>-<tilt>-<pan>.png``, and segmentation masks in ``maps/`` (not images of the set)."""
+    rng = np.random.default_rng(5)
+    for category in categories:
+        for k in range(objects):
+            name = f"{category}{2 * k + 1 if category == 'car' else k + 1}"
+            for v in range(views):
+                _png(root / name / f"{name}-{v:03d}-{45 * v:03d}.png", rng.integers(0, 256, (side, side, 3)))
+                _png(root / name / "maps" / f"{name}-{v:03d}-{45 * v:03d}-map.png", np.zeros((side, side)))
+    return root
+
+
+def test_crop_grid_covers_the_image_row_by_row():
+    offsets = crop_offsets(126, 18, stride=18)
+    assert len(offsets) == 49 and offsets[:2] == [(0, 0), (0, 18)] and offsets[7] == (18, 0)
+    assert offsets[-1] == (108, 108)                                   # 7 x 18 = 126: no pixel left out
+    image = np.arange(36 * 36, dtype=float).reshape(1, 36, 36)
+    c = crops(image, 18, stride=18)
+    assert c.shape == (1, 4, 18, 18) and c[0, 1, 0, 0] == 18 and c[0, 2, 0, 0] == 18 * 36 and c[0, 3, 17, 17] == 36 * 36 - 1
+    grid = Protocol(stride=18)
+    assert crop_rates(np.ones((2, 126, 126)), grid).shape == (2, 49, 18, 18, 2)
+
+
+def test_whitening_by_object_scales_each_object_to_the_variance():
+    from evaluation.protocol import whiten_groups
+    rng = np.random.default_rng(6)
+    grey = rng.uniform(0, 1, (6, 20, 20))
+    grey[3:] *= 5.0                                                    # a high-contrast object
+    groups = np.array([0, 0, 0, 1, 1, 1])
+    white = whiten_groups(grey, groups, PROTOCOL)
+    assert white[:3].var() == pytest.approx(0.1, rel=1e-12) and white[3:].var() == pytest.approx(0.1, rel=1e-12)
+    np.testing.assert_allclose(white[:3], whiten_split(grey[:3], PROTOCOL), rtol=1e-12)
+
+
+def test_folder_loader_any_size_grey_or_colour(tmp_path):
+    from evaluation.datasets import load_dataset
+    rng = np.random.default_rng(7)
+    _png(tmp_path / "cats" / "a.png", rng.integers(0, 256, (50, 40, 3)))        # colour, not square
+    _png(tmp_path / "cats" / "b.jpg", rng.integers(0, 256, (60, 60)))           # grey jpeg
+    _png(tmp_path / "dogs" / "c.png", np.full((30, 30), 200))
+    (tmp_path / "dogs" / "notes.txt").write_text("not an image")                 # ignored
+    d = load_dataset("folder", tmp_path, side=36)
+    assert d.classes == ["cats", "dogs"] and d.labels.tolist() == [0, 0, 1]
+    assert d.images.shape == (3, 36, 36, 3) and d.resized_to == 36
+    np.testing.assert_allclose(d.images[2], 200.0)                              # grey -> equal channels
+    small = tmp_path / "small"
+    for k, label in enumerate("ab" * 2):
+        _png(small / label / f"{k}.png", rng.integers(0, 256, (28, 28)))
+    s = load_dataset("folder", small)
+    assert s.images.shape == (4, 28, 28) and s.resized_to is None              # small images keep their size
+
+
+def test_eth80_loader_and_object_splits(tmp_path):
+    from evaluation.datasets import load_dataset, random_splits
+    d = load_dataset("eth80", _eth80(tmp_path / "eth80-cropped256"), side=36)
+    assert d.classes == ["apple", "car"] and len(d.labels) == 2 * 4 * 2        # the maps are not read
+    assert d.group_names[:4] == ["apple1", "apple2", "apple3", "apple4"] and d.group_names[4:6] == ["car1", "car3"]
+    assert d.images.shape == (16, 36, 36, 3)
+    splits = random_splits(d, 20, seed=0)
+    assert len(splits) == 20 and len({tuple(train) for train, _ in splits}) > 1
+    for train, test in splits:
+        assert not set(d.groups[train]) & set(d.groups[test])                 # no object on both sides
+        assert sorted(np.concatenate([train, test])) == list(range(16))
+        for label in (0, 1):                                                  # half of every category's objects
+            assert len(np.unique(d.groups[train][d.labels[train] == label])) == 2
+    again = random_splits(d, 20, seed=0)
+    assert all(np.array_equal(a[0], b[0]) for a, b in zip(splits, again))
+
+
+def test_caltech_loader_and_splits(tmp_path):
+    from evaluation.datasets import load_dataset, random_splits
+    root = tmp_path / "caltech-101" / "101_ObjectCategories"
+    rng = np.random.default_rng(8)
+    for name, n in (("Faces", 5), ("Motorbikes", 7), ("accordion", 3), ("Faces_easy", 5)):
+        for k in range(n):
+            _png(root / name / f"image_{k + 1:04d}.jpg", rng.integers(0, 256, (45, 60, 3)))
+    d = load_dataset("caltech-fm", tmp_path, side=36)
+    assert d.classes == ["Faces", "Motorbikes"] and np.bincount(d.labels).tolist() == [5, 7]
+    for train, test in random_splits(d, 3, seed=1, train_per_class=3):
+        assert np.bincount(d.labels[train]).tolist() == [3, 3] and np.bincount(d.labels[test]).tolist() == [2, 4]
+        assert not set(train) & set(test)
+    with pytest.raises(DatasetError, match="has 5 images; 200 for training leaves none for testing"):
+        random_splits(d, 1, train_per_class=200)
+
+
+@pytest.mark.parametrize("case,problem", [("empty", "no class folders"), ("one class", "1 class folder(s)"),
+                                          ("unreadable", "unreadable image"), ("empty class", "no images")])
+def test_folder_errors(tmp_path, case, problem):
+    from evaluation.datasets import load_dataset
+    folder = tmp_path / "data"
+    folder.mkdir()
+    if case != "empty":
+        _png(folder / "a" / "1.png", np.zeros((40, 40)))
+    if case in ("unreadable", "empty class"):
+        (folder / "b").mkdir()
+    if case == "unreadable":
+        (folder / "b" / "2.png").write_bytes(b"\x89PNG not really")
+    with pytest.raises(DatasetError) as err:
+        load_dataset("folder", folder)
+    assert problem in str(err.value) and "\n" not in str(err.value) and str(folder) in str(err.value)
+
+
+def test_read_out_over_splits_by_hand():
+    """Mean and sd of the accuracy over splits, and the normalisation over all images (Caltech)."""
+    from sklearn.svm import LinearSVC
+    from evaluation.classify import read_out
+    rng = np.random.default_rng(9)
+    labels = np.repeat([0, 1], 20)
+    x = rng.normal(0, 1, (40, 3, 2)) + labels[:, None, None] * 0.8 + 5.0
+    splits = [(np.sort(rng.permutation(40)[:20]),) for _ in range(3)]
+    splits = [(("all", s[0]), ("all", np.setdiff1d(np.arange(40), s[0]))) for s in splits]
+    for max_over in ("split", "all"):
+        protocol = Protocol(C=0.5, max_over=max_over)
+        result = read_out({"all": [x]}, {"all": labels}, splits, protocol, seed=0)
+        flat = x.reshape(40, -1)
+        expected = []
+        for (_, train), (_, test) in splits:
+            if max_over == "all":
+                a, b = flat[train] / flat.max(), flat[test] / flat.max()
+            else:
+                a, b = flat[train] / flat[train].max(), flat[test] / flat[test].max()
+            model = LinearSVC(C=0.5, dual=False, random_state=0).fit(a, labels[train])
+            expected.append(np.mean(model.predict(b) == labels[test]))
+        assert result["split_accuracies"] == pytest.approx(expected)
+        assert result["accuracy"] == pytest.approx(np.mean(expected))
+        assert result["accuracy_sd"] == pytest.approx(np.std(expected, ddof=1))
+        assert np.sum(result["confusion"]) == 3 * 20
+
+
+def test_dissimilarity_and_figures(tmp_path):
+    from evaluation.figures import class_means, dissimilarity, representation_figures
+    np.testing.assert_allclose(dissimilarity(np.array([[1.0, 2, 3], [3, 2, 1], [2, 4, 6]])),
+                               [[0, 2, 0], [2, 0, 2], [0, 2, 0]], atol=1e-12)
+    np.testing.assert_allclose(class_means(np.array([[1.0], [3.0], [10.0]]), np.array([1, 1, 0]), [0, 1]), [[10.0], [2.0]])
+    rng = np.random.default_rng(10)
+    labels = np.repeat(np.arange(6), 10)
+    shown = {"trained E": [rng.random((60, 4, 5)) + labels[:, None, None]], "pixels": [rng.random((60, 8))]}
+    metrics = {"dataset": {"name": "toy", "classes": [f"c{i}" for i in range(6)]}}
+    assert representation_figures(tmp_path, shown, labels, metrics, centre=False) == ["rdm.png", "tsne.png"]
+    assert (tmp_path / "rdm.png").stat().st_size > 10_000 and (tmp_path / "tsne.png").stat().st_size > 10_000
+
+
+def test_eth80_end_to_end_49_crops_object_splits_and_refit(trained_l4, eval_build, tmp_path):
+    data = _eth80(tmp_path / "eth80-cropped256", objects=2, views=2, side=60)
+    out = tmp_path / "out"
+    proc = evaluate("--dataset", "eth80", "--data", data, "--l4", trained_l4, "--repeats", 1, "--splits", 3,
+                    "--workers", 1, "--out", out, "--build-root", eval_build, "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    result = out / "eth80"
+    metrics = json.loads((result / "metrics.json").read_text())
+    d = metrics["dataset"]
+    assert (d["n_images"], d["n_train"], d["n_test"], d["n_splits"], d["resized_to"]) == (8, 4, 4, 3, 126)
+    for objects in d["train_objects"]:                         # one of the two objects of each category
+        assert len(objects) == 2 and len({o.rstrip("0123456789") for o in objects}) == 2
+    assert len(metrics["crops"]["offsets"]) == 49 and metrics["crops"]["stride"] == 18
+    assert metrics["protocol"]["C"] == 0.1 and metrics["C_from"] == "the published value for eth80"
+    assert len(metrics["results"]["trained E"]["split_accuracies"]) == 3 and "accuracy_sd" in metrics["results"]["trained E"]
+    assert metrics["timing"]["presentations_simulated"] == 2 * 8 * 49               # models x images x crops
+    with np.load(result / "features.npz") as f:
+        assert f["trained/all/E"].shape == (8, 49, 324)
+    for name in ("rdm.png", "tsne.png", "report.md"):
+        assert (result / name).is_file(), name
+    assert "mean ± standard deviation over the random splits" in (result / "report.md").read_text()
+    before = (result / "features.npz").stat().st_mtime_ns
+    proc = evaluate("--dataset", "eth80", "--data", data, "--l4", trained_l4, "--repeats", 1, "--splits", 3,
+                    "--C", 1, "--workers", 1, "--out", out, "--build-root", tmp_path / "never", "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    assert "features from the cache" in proc.stderr and (result / "features.npz").stat().st_mtime_ns == before
+    assert json.loads((result / "metrics.json").read_text())["protocol"]["C"] == 1.0
+
+
+@pytest.mark.parametrize("case,problem", [("empty", "no class folders"), ("one class", "1 class folder(s)"),
+                                          ("unreadable", "unreadable image")])
+def test_folder_errors_on_the_command_line(trained_l4, tmp_path, case, problem):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    if case != "empty":
+        _png(folder / "a" / "1.png", np.zeros((40, 40)))
+    if case == "unreadable":
+        (folder / "b").mkdir()
+        (folder / "b" / "2.jpg").write_bytes(b"garbage")
+    out = tmp_path / "out"
+    proc = evaluate("--dataset", "folder", "--data", folder, "--l4", trained_l4, "--out", out,
+                    "--build-root", tmp_path / "build", "--no-progress", timeout=ERROR_TIMEOUT)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and problem in lines[0], proc.stderr
+    assert not out.exists()
