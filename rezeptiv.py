@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Receptive-field view of a layer-4 run: ``python rezeptiv.py [OUT_DIR] [--all] [--step N]``.
+"""Receptive-field view of a layer-4 run: ``python rezeptiv.py [OUT_DIR] [--all] [--step N] [--out DIR]``.
 
 See ``python rezeptiv.py --help``; the logic is in analysis/rezeptiv.py.
 """

@@ -43,6 +43,8 @@ import numpy as np
 
 from models import criteria
 from models import parameters as P
+from training.options import (OneLineErrorParser, non_negative_float, non_negative_int, positive_int,
+                              seed_int)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 R2_THRESHOLD = 0.7
@@ -80,7 +82,7 @@ cells.npz: per-cell arrays named <P>_<quantity> (gabor_r2, gabor_orientation_deg
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineErrorParser(
         prog="analyze.py",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Measure what a trained V1 model learned and write a one-page report.\n\n"
@@ -90,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
                "contrast invariance, sparseness, STA).\n\n" + METRICS_DOC)
     parser.add_argument("out_dir", metavar="OUT_DIR",
                         help="output folder of a training run (layer 4, e.g. output_L4, or layer 2/3)")
-    parser.add_argument("--step", type=int, default=None, metavar="N",
+    parser.add_argument("--step", type=non_negative_int, default=None, metavar="N",
                         help="snapshot to analyse, in patches presented (default: the latest complete one)")
     parser.add_argument("--quick", action="store_true",
                         help=f"small stimulus set for tests and a first look: {QUICK['orientations']} "
@@ -99,9 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
                              f"(full: {FULL['orientations']} orientations, {FULL['phases']} phases, "
                              f"{len(FULL['contrasts'])} contrasts, {FULL['natural']} natural and "
                              f"{FULL['noise']} noise patches)")
-    parser.add_argument("--seed", type=int, default=0, metavar="S",
+    parser.add_argument("--seed", type=seed_int, default=0, metavar="S",
                         help="seed of the stimulus order, patches, noise and the simulation (default: 0)")
-    parser.add_argument("-j", "--num-threads", type=int, default=1, metavar="N",
+    parser.add_argument("-j", "--num-threads", type=positive_int, default=1, metavar="N",
                         help="OpenMP threads of the simulation, and processes for the Gabor fits (default: 1)")
     parser.add_argument("--report-dir", default=None, metavar="DIR",
                         help="where the report goes (default: OUT_DIR/analysis)")
@@ -109,17 +111,17 @@ def build_parser() -> argparse.ArgumentParser:
                         help="natural images for the sparseness test (default: as training: "
                              "input/IMAGES.mat, else the shared copy, else the bundled stand-in; "
                              "never downloads)")
-    parser.add_argument("--natural", type=int, default=None, metavar="K",
+    parser.add_argument("--natural", type=positive_int, default=None, metavar="K",
                         help="number of natural patches (default: 10000, --quick: %d)" % QUICK["natural"])
-    parser.add_argument("--noise", type=int, default=None, metavar="K",
+    parser.add_argument("--noise", type=positive_int, default=None, metavar="K",
                         help="number of noise patches for the STA (default: 10000, --quick: %d)" % QUICK["noise"])
-    parser.add_argument("--blank", type=float, default=0.0, metavar="MS",
+    parser.add_argument("--blank", type=non_negative_float, default=0.0, metavar="MS",
                         help="ms of zero input before each stimulus (default 0: back to back, as in training)")
     parser.add_argument("--build-dir", default=None, metavar="DIR",
                         help="ANNarchy compile folder (default: build/analysis-<layer>-j<threads>)")
     parser.add_argument("--l4", default=None, metavar="DIR",
                         help="layer 2/3 only: layer-4 folder (default: from the run's run.json)")
-    parser.add_argument("--l4-step", type=int, default=None, metavar="N",
+    parser.add_argument("--l4-step", type=non_negative_int, default=None, metavar="N",
                         help="layer 2/3 only: layer-4 snapshot (default: from run.json)")
     return parser
 
@@ -268,7 +270,11 @@ def _run(args, settings) -> int:
     trained = load_trained(out_dir, args.step, l4_dir=args.l4, l4_step=args.l4_step)   # every file checked
     layer, step = trained.layer, trained.snapshot.step
     report = Path(args.report_dir) if args.report_dir else out_dir / "analysis"
-    report.mkdir(parents=True, exist_ok=True)
+    try:
+        files.ensure_writable(report)
+    except OSError as exc:
+        raise ValueError(f"{report}: cannot write the report there ({exc.strerror or exc}); "
+                         "choose another folder with --report-dir DIR")
     rng = np.random.default_rng([args.seed, 7])
     duration_s = P.PRESENTATION_MS / 1000.0
     try:

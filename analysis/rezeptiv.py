@@ -1,6 +1,6 @@
 """Command-line receptive-field view of a layer-4 run (docs/model.md §6).
 
-For a snapshot N it writes, under ``OUT_DIR/ONOFF/``:
+For a snapshot N it writes, under ``OUT_DIR/ONOFF/`` (or ``--out DIR``):
 ``V1weight_<N>_ONOFF.png`` (LGN -> E fields), ``InhibW_<N>_ONOFF.png``
 (LGN -> I fields) and ``weights_hist_<N>.png`` (LGN -> E and E -> I weights).
 Every file is read and checked before any PNG is written, so a malformed
@@ -18,6 +18,8 @@ import numpy as np
 from analysis.receptive_fields import (on_minus_off, patch_size_of, plot_rf_grid,
                                        plot_weight_histograms)
 from models.layers import LAYER4
+from training.files import ensure_writable
+from training.options import OneLineErrorParser, non_negative_int
 from training.snapshots import SnapshotError, read_matrix, snapshot_steps
 
 # (subfolder, file stem, label) of the matrices shown as receptive fields, and of E -> I.
@@ -104,7 +106,7 @@ def write_snapshot_figures(snapshot: Snapshot, onoff_dir: Path) -> list[Path]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineErrorParser(
         prog="rezeptiv.py",
         description="Plot the ON − OFF receptive fields of the LGN→E and LGN→I weights of a "
                     "layer-4 run and histograms of the LGN→E and E→I weights, into "
@@ -114,23 +116,33 @@ def build_parser() -> argparse.ArgumentParser:
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--all", action="store_true", dest="all_steps",
                        help="plot every snapshot instead of only the latest one")
-    which.add_argument("--step", type=int, metavar="N",
+    which.add_argument("--step", type=non_negative_int, metavar="N",
                        help="plot the snapshot after N patches instead of the latest one")
+    parser.add_argument("--out", default=None, metavar="DIR",
+                        help="folder of the figures (default: OUT_DIR/ONOFF)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit code (0 ok, 1 on a missing or malformed input)."""
+    """Run the command line; returns the exit code (0 ok, 2 on a missing or malformed input
+    or a folder that cannot take the figures)."""
     args = build_parser().parse_args(argv)
     out_dir = Path(args.out_dir)
+    figures = Path(args.out) if args.out else out_dir / "ONOFF"
     try:
         # read and check everything first: a bad file must not leave some PNGs written
         snapshots = [_load_snapshot(out_dir, step)
                      for step in select_steps(out_dir, args.all_steps, args.step)]
     except SnapshotError as err:
-        print(f"rezeptiv: error: {err}", file=sys.stderr)
-        return 1
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    try:
+        ensure_writable(figures)
+    except OSError as exc:
+        print(f"error: {figures}: cannot write the figures there ({exc.strerror or exc}); "
+              "choose another folder with --out DIR", file=sys.stderr)
+        return 2
     for snapshot in snapshots:
-        for path in write_snapshot_figures(snapshot, out_dir / "ONOFF"):
+        for path in write_snapshot_figures(snapshot, figures):
             print(path)
     return 0

@@ -30,13 +30,15 @@ from evaluation.compare import PIXELS
 from evaluation.datasets import (CALTECH_TRAIN_PER_CLASS, DATASETS, N_SPLITS, RESIZED_SIDE, SMALL_SIDE, DatasetError,
                                  PooledDataset, load_dataset, random_splits)
 from evaluation.protocol import READOUTS, Protocol
-from training.options import OneLineErrorParser, UsageError, positive_float, positive_int
+from training.options import (OneLineErrorParser, UsageError, non_negative_int, positive_float, positive_int,
+                              seed_int)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CHUNK_IMAGES = 8                 # images per task
 CACHE = "features.npz"
 SPLIT_IDS = {"train": 0, "test": 1, "all": 2}     # the simulated sets of images (in the Poisson seeds)
 SPLIT_SEED = 0                   # the random splits of image folders, ETH-80 and Caltech
+SCHEDULER_TIMEOUT_S = 10         # a scheduler that does not answer in this time is refused
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,12 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
                         help="image data set (default: digits, bundled with scikit-learn, works offline)")
     parser.add_argument("--data", default=None, metavar="DIR", help="a local copy of the data set, in its own format")
     parser.add_argument("--l4", default="output_L4", metavar="DIR", help="trained layer-4 run (default: output_L4)")
-    parser.add_argument("--l4-step", type=int, default=None, metavar="N", help="layer-4 snapshot (default: latest)")
+    parser.add_argument("--l4-step", type=non_negative_int, default=None, metavar="N", help="layer-4 snapshot (default: latest)")
     parser.add_argument("--l23", default=None, metavar="DIR",
                         help="also layer 2/3: a trained layer-2/3 run (its layer 4 is the one it was trained on)")
-    parser.add_argument("--l23-step", type=int, default=None, metavar="N", help="layer-2/3 snapshot (default: latest)")
+    parser.add_argument("--l23-step", type=non_negative_int, default=None, metavar="N", help="layer-2/3 snapshot (default: latest)")
     parser.add_argument("--limit", type=positive_int, default=None, metavar="N",
-                        help="only the first N images of each split (not for folder, eth80, caltech-fm)")
+                        help="only N images of each split, taken class by class (the first image of every "
+                             "class, then the second, ...), so that every class is in both splits (not for "
+                             "folder, eth80, caltech-fm)")
     parser.add_argument("--size", type=positive_int, default=RESIZED_SIDE, metavar="S",
                         help=f"folder, eth80, caltech-fm: pictures larger than {SMALL_SIDE} px are resized to S x S and "
                              f"covered with a grid of crops (default: {RESIZED_SIDE}, 7 x 7 crops of 18 x 18)")
@@ -66,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "published, folder half of each class)")
     parser.add_argument("--repeats", type=positive_int, default=10, metavar="R",
                         help="presentations of every crop (default: 10)")
-    parser.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the Poisson input (default: 0)")
+    parser.add_argument("--seed", type=seed_int, default=0, metavar="S", help="seed of the Poisson input (default: 0)")
     parser.add_argument("--C", type=positive_float, default=None,
                         help="LinearSVC regularisation (default: the published value of the data set: 1; "
                              "SVHN 10; ETH-80 0.1)")
@@ -92,9 +96,18 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     args.command = ["evaluate.py"] + (list(argv) if argv is not None else sys.argv[1:])
+    from training.folder_lock import FolderBusy, FolderLock, FolderNotWritable
     from training.snapshots import SnapshotError
     try:
-        return run(args)
+        try:
+            # one evaluation at a time writes into a folder; a folder made for a refused one goes again
+            lock = FolderLock.acquire(Path(args.out) / args.dataset, "evaluation")
+        except (FolderBusy, FolderNotWritable) as exc:
+            raise UsageError(str(exc))
+        try:
+            return run(args)
+        finally:
+            lock.release(remove_created=True)
     except (UsageError, DatasetError, SnapshotError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -141,12 +154,64 @@ def _weights_hash(trained) -> str:
     return h.hexdigest()
 
 
+def check_split(dataset, protocol: Protocol, where) -> None:
+    """Refuse data whose numbers would mean nothing: images the crops cannot be cut from,
+    constant images, training and test images of different sizes (other crop offsets and
+    whitening), fewer than two classes, or test classes the classifier never saw in training."""
+    sizes = {}
+    for split, images in (("training", dataset.train_images), ("test", dataset.test_images)):
+        h, w = images.shape[1:3]
+        if h != w:
+            raise UsageError(f"{where}: the {split} images are {h}x{w} pixels; the evaluation needs square images")
+        if h < protocol.crop:
+            raise UsageError(f"{where}: the {split} images are {h}x{w} pixels, smaller than the network's "
+                             f"{protocol.crop}x{protocol.crop} input crop")
+        sizes[split] = h
+        flat = np.flatnonzero(np.ptp(images.reshape(len(images), -1), axis=1) == 0)
+        if flat.size:   # whitening leaves rounding noise, which the per-image scaling would raise to full rate
+            raise UsageError(f"{where}: {flat.size} of the {len(images)} {split} images are constant (the first: "
+                             f"image {flat[0]}); they have no contrast to show the network")
+    if sizes["training"] != sizes["test"]:
+        raise UsageError(f"{where}: training images are {sizes['training']} pixels wide, test images "
+                         f"{sizes['test']}: both splits need the same size (same crops, same whitening)")
+    for split, labels in (("training", dataset.train_labels), ("test", dataset.test_labels)):
+        if len(np.unique(labels)) < 2:
+            raise UsageError(f"{dataset.name}: the {split} split has {len(np.unique(labels))} class(es); "
+                             "a classifier needs at least two (use a larger --limit)")
+    unseen = sorted(set(np.unique(dataset.test_labels).tolist()) - set(np.unique(dataset.train_labels).tolist()))
+    if unseen:
+        shown = ", ".join(str(c) for c in unseen[:10]) + (" ..." if len(unseen) > 10 else "")
+        raise UsageError(f"{dataset.name}: test classes {shown} never occur in the training split, so no "
+                         "classifier can name them and the accuracy would mean nothing")
+
+
+def check_scheduler(address: str) -> None:
+    """A Dask scheduler answers at *address* (tcp://HOST:PORT), checked in seconds, not after a timeout."""
+    import socket
+    from urllib.parse import urlsplit
+    parts = urlsplit(address if "://" in address else "tcp://" + address)
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        host = port = None
+    if parts.scheme not in ("tcp", "tls") or not host or not port:
+        raise UsageError(f"--scheduler {address}: expected tcp://HOST:PORT")
+    try:
+        socket.create_connection((host, port), timeout=SCHEDULER_TIMEOUT_S).close()
+    except OSError as exc:
+        raise UsageError(f"--scheduler {address}: no Dask scheduler answers there "
+                         f"({exc.strerror or exc or type(exc).__name__})")
+
+
 # -- simulation ------------------------------------------------------------------------------------
 def _client(args):
     import logging
     from distributed import Client, LocalCluster
     if args.scheduler:
-        return Client(args.scheduler, timeout="30s"), None
+        try:
+            return Client(args.scheduler, timeout=f"{SCHEDULER_TIMEOUT_S}s"), None
+        except (OSError, TimeoutError) as exc:
+            raise UsageError(f"--scheduler {args.scheduler}: cannot connect ({exc or type(exc).__name__})")
     workers = args.workers or len(os.sched_getaffinity(0))
     # worker processes find this package and run single-threaded
     os.environ["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
@@ -271,10 +336,7 @@ def image_sets(args, dataset):
         splits = random_splits(dataset, args.splits, SPLIT_SEED, per_class)
         return ({"all": dataset.images}, {"all": dataset.labels},
                 [(("all", train), ("all", test)) for train, test in splits])
-    for split, labels in (("training", dataset.train_labels), ("test", dataset.test_labels)):
-        if len(np.unique(labels)) < 2:
-            raise UsageError(f"{args.dataset}: the {split} split has {len(np.unique(labels))} class(es); "
-                             "a classifier needs at least two (use a larger --limit)")
+    check_split(dataset, protocol_of(args), args.data or args.dataset)
     return ({"train": dataset.train_images, "test": dataset.test_images},
             {"train": dataset.train_labels, "test": dataset.test_labels}, [(("train", None), ("test", None))])
 
@@ -322,6 +384,8 @@ def run(args) -> int:
 
     readout = READOUTS[args.dataset]
     protocol = protocol_of(args)
+    if args.scheduler:
+        check_scheduler(args.scheduler)                     # before anything long
     specs = model_specs(args)                               # every weight file checked
     dataset = load_dataset(args.dataset, args.data, args.size)
     if not isinstance(dataset, PooledDataset):
@@ -333,11 +397,7 @@ def run(args) -> int:
     rates = {name: crop_rates(w, protocol) for name, w in whitened(images, dataset, protocol).items()}
     n_crops = next(iter(rates.values())).shape[1]
 
-    out = Path(args.out) / args.dataset
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"{out}: output folder is not writable ({exc.strerror or exc})")
+    out = Path(args.out) / args.dataset                     # made and held by main()
     arrays = [a for name in images for a in (images[name], labels[name])]
     keys = {model: cache_key(arrays, protocol, spec, args.seed) for model, spec in specs.items()}
     feats = load_cache(out / CACHE, keys)

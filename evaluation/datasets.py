@@ -80,12 +80,27 @@ class Dataset:
                        self.extra)
 
     def limited(self, limit: int | None) -> "Dataset":
-        """The first *limit* images of each split (all with None)."""
+        """*limit* images of each split (all with None), stratified: the first image of every
+        class, then the second of every class, and so on, so that every class is shown as far
+        as *limit* allows. A smaller limit takes a prefix of a larger one's images."""
         if limit is None:
             return self
-        return Dataset(self.name, self.train_images[:limit], self.train_labels[:limit], self.test_images[:limit],
-                       self.test_labels[:limit], self.classes, self.source,
-                       self.split + f"; the first {limit} images of each split (--limit)", self.extra)
+        train, test = stratified_first(self.train_labels, limit), stratified_first(self.test_labels, limit)
+        return Dataset(self.name, self.train_images[train], self.train_labels[train], self.test_images[test],
+                       self.test_labels[test], self.classes, self.source,
+                       self.split + f"; {limit} images of each split, class by class (--limit)", self.extra)
+
+
+def stratified_first(labels: np.ndarray, limit: int) -> np.ndarray:
+    """Indices of *limit* images taken class by class: the first of every class (in the order
+    of the labels' values), then the second of every class, ..."""
+    labels = np.asarray(labels)
+    rank = np.empty(len(labels), dtype=np.int64)          # position of each image within its class
+    for value in np.unique(labels):
+        members = np.flatnonzero(labels == value)
+        rank[members] = np.arange(len(members))
+    order = np.lexsort((labels, rank))                      # by rank, then by class
+    return order[:limit]
 
 
 # -- file formats ----------------------------------------------------------------------------------

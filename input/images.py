@@ -22,6 +22,7 @@ from typing import Callable
 
 import numpy as np
 import scipy.io
+import scipy.sparse
 import skimage.color
 import skimage.data
 import skimage.io
@@ -77,6 +78,9 @@ def _describe(exc: BaseException) -> str:
 def _validate(array, path, patch_size: int) -> np.ndarray:
     """Check everything about an (H, W, n) image stack that would make it unusable, and
     return it as float64; every problem raises InputDataError with one line."""
+    if scipy.sparse.issparse(array):
+        raise InputDataError(path, f"IMAGES is a sparse matrix of shape {array.shape}; the model needs a dense "
+                                   "3-D array (H, W, n) of images (MATLAB: full() of a stack of images)")
     array = np.asarray(array)
     kind = array.dtype.kind
     if array.dtype.names is not None or kind in "OSUV":
@@ -119,28 +123,58 @@ def _indices(index) -> str:
 # probably not what the model expects.
 CENTRED_MEAN = 0.2            # |mean| / std above this: not centred
 VARIANCE_RANGE = (1e-3, 2.0)  # per-image variance outside: far from whitened scenes
+# The largest |value - median| of an image in robust standard deviations (1.4826 x the median
+# absolute deviation): at most 31 in IMAGES.mat. Far above, one pixel sets the image's rate
+# scale (rates are divided by each image's largest value) and the rest of it gives almost no input.
+OUTLIER_ROBUST_SD = 100.0
+
+
+def outlier_images(images: np.ndarray) -> np.ndarray:
+    """Indices of the images whose largest deviation from their median is more than
+    OUTLIER_ROBUST_SD robust standard deviations (images with MAD 0 are not judged)."""
+    median = np.median(images, axis=(0, 1))
+    deviation = np.abs(images - median)
+    robust_sd = 1.4826 * np.median(deviation, axis=(0, 1))
+    peak = deviation.max(axis=(0, 1))
+    return np.flatnonzero((robust_sd > 0) & (peak > OUTLIER_ROBUST_SD * np.where(robust_sd > 0, robust_sd, 1)))
 
 
 def image_warnings(images: np.ndarray, path) -> list[str]:
     """One-line warnings about valid image stacks that are probably not whitened scenes."""
     warnings_ = []
-    mean, std = images.mean(axis=(0, 1)), images.std(axis=(0, 1))
-    var = std ** 2
     advice = ("raw photographs? give their folder with --images DIR, which whitens them as the model "
               "expects (Olshausen & Field filter)")
     positive = np.flatnonzero(images.min(axis=(0, 1)) >= 0)
     if positive.size:
         return [f"WARNING: {path}: image {_indices(positive)} has no negative values, so its OFF channel stays "
                 f"silent: not whitened scenes ({advice})"]
+    negative = np.flatnonzero(images.max(axis=(0, 1)) <= 0)
+    if negative.size:
+        return [f"WARNING: {path}: image {_indices(negative)} has no positive values, so its ON channel stays "
+                f"silent for every patch: whitened scenes have both signs (inverted or shifted data?)"]
+    outliers = outlier_images(images)
+    for k in outliers[:3]:
+        row, col = np.unravel_index(np.argmax(np.abs(images[:, :, k] - np.median(images[:, :, k]))),
+                                    images.shape[:2])
+        warnings_.append(f"WARNING: {path}: image {k} has an outlier: the value {images[row, col, k]:.3g} at pixel "
+                         f"({row}, {col}) lies more than {OUTLIER_ROBUST_SD:g} robust standard deviations from "
+                         "the image's median; the rates are divided by each image's largest value, so the other "
+                         "patches of this image get almost no input (a corrupted pixel?)")
+    if outliers.size > 3:
+        warnings_.append(f"WARNING: {path}: {outliers.size - 3} more images have outliers")
+    usual = np.ones(images.shape[2], bool)
+    usual[outliers] = False                       # their mean and variance say nothing about whitening
+    mean, std = images.mean(axis=(0, 1)), images.std(axis=(0, 1))
+    var = std ** 2
     flat = np.flatnonzero(std == 0)
     if flat.size:
         warnings_.append(f"WARNING: {path}: image {_indices(flat)} is constant: every input cell of a patch gets "
                          "the same rate")
-    off = np.flatnonzero((std > 0) & (np.abs(mean) > CENTRED_MEAN * np.where(std > 0, std, 1)))
+    off = np.flatnonzero(usual & (std > 0) & (np.abs(mean) > CENTRED_MEAN * np.where(std > 0, std, 1)))
     if off.size:
         warnings_.append(f"WARNING: {path}: image {_indices(off)} is not centred (mean {mean[off[0]]:.3g}, "
                          f"std {std[off[0]]:.3g}); whitened scenes have mean 0 ({advice})")
-    far = np.flatnonzero((std > 0) & ((var < VARIANCE_RANGE[0]) | (var > VARIANCE_RANGE[1])))
+    far = np.flatnonzero(usual & (std > 0) & ((var < VARIANCE_RANGE[0]) | (var > VARIANCE_RANGE[1])))
     if far.size:
         warnings_.append(f"WARNING: {path}: image {_indices(far)} has variance {var[far[0]]:.3g}, far from that of "
                          f"the whitened scenes of IMAGES.mat (0.014-0.20); the rates are normalised per image, "
@@ -148,21 +182,39 @@ def image_warnings(images: np.ndarray, path) -> list[str]:
     return warnings_
 
 
-def _read_matlab_v73(path: Path):
-    """The IMAGES variable of a MATLAB v7.3 (HDF5) file, in MATLAB's index order."""
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def is_plain_hdf5(path: Path) -> bool:
+    """An HDF5 file that starts with the HDF5 signature, i.e. without MATLAB's 512-byte header."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(len(HDF5_SIGNATURE)) == HDF5_SIGNATURE
+    except OSError:
+        return False
+
+
+def _read_matlab_v73(path: Path, matlab: bool = True):
+    """The IMAGES variable of a MATLAB v7.3 (HDF5) file, in MATLAB's index order; with
+    *matlab* False, the IMAGES dataset of a plain HDF5 file, in the order it was stored."""
     import h5py
+    what = "" if matlab else "an HDF5 file without the MATLAB header: "
     try:
         with h5py.File(path, "r") as f:
             names = [k for k in f.keys() if not k.startswith("#")]
             if VARIABLE not in f:
-                raise InputDataError(path, f"variable '{VARIABLE}' not found (variables: {', '.join(names) or 'none'})")
+                raise InputDataError(path, f"{what}variable '{VARIABLE}' not found (variables: "
+                                           f"{', '.join(names) or 'none'})")
             node = f[VARIABLE]
             if not isinstance(node, h5py.Dataset):
-                raise InputDataError(path, f"'{VARIABLE}' is a MATLAB struct or cell, not a numeric array")
+                raise InputDataError(path, f"{what}'{VARIABLE}' is a group (a MATLAB struct or cell), not a "
+                                           "numeric array")
             data = node[()]
             matlab_class = node.attrs.get("MATLAB_class", b"")
     except OSError as exc:
         raise InputDataError(path, f"not a readable MATLAB v7.3 (HDF5) file ({_describe(exc)})") from None
+    if not matlab:
+        return np.asarray(data)
     if isinstance(matlab_class, bytes):
         matlab_class = matlab_class.decode(errors="replace")
     if matlab_class == "logical":
@@ -194,6 +246,8 @@ def load_images(path: str | os.PathLike, *, patch_size: int) -> np.ndarray:
     except NotImplementedError:   # scipy's answer to HDF5-based v7.3 files
         return _validate(_read_matlab_v73(path), path, patch_size)
     except Exception as exc:      # scipy raises many types for garbage/truncated files
+        if is_plain_hdf5(path):   # written by h5py, say, not by MATLAB: read as stored
+            return _validate(_read_matlab_v73(path, matlab=False), path, patch_size)
         raise InputDataError(path, f"not a readable MATLAB file ({_describe(exc)})") from None
     if VARIABLE not in contents:
         names = ", ".join(k for k in contents if not k.startswith("__")) or "none"
@@ -278,8 +332,10 @@ def whiten_folder(folder: str | os.PathLike, *, patch_size: int, whitening: Whit
     for file in files:
         try:
             greys.append(_to_grey(skimage.io.imread(file)))
-        except Exception as exc:   # imageio/PIL raise assorted types for unreadable files
-            raise InputDataError(file, f"unreadable image ({_describe(exc)})") from None
+        except Exception as exc:   # imageio/PIL raise assorted types (and plugin advice) for unreadable files
+            kind = file.suffix.lower().lstrip(".").upper()
+            raise InputDataError(file, f"unreadable image: the file is damaged or not a {kind} picture "
+                                       f"({type(exc).__name__})") from None
     side = min(min(g.shape) for g in greys)
     if side <= patch_size:
         small = files[[min(g.shape) for g in greys].index(side)]
@@ -359,6 +415,9 @@ class ImageSource:
 def _checked_file(path: Path, origin: str, patch_size: int, log) -> ImageSource:
     """A file read with :func:`load_images`; warnings about its content are logged and kept."""
     images = load_images(path, patch_size=patch_size)
+    if path.suffix.lower() != ".npy" and is_plain_hdf5(path):
+        log(f"note: {path}: an HDF5 file without the MATLAB header; its IMAGES dataset is read in the "
+            f"order it was stored, (H, W, n) = {images.shape}")
     warnings_ = image_warnings(images, path)
     for line in warnings_:
         log(line)

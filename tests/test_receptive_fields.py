@@ -85,7 +85,7 @@ def test_rezeptiv_malformed_file_writes_nothing(tmp_path, capsys, content, probl
     write_run(tmp_path, [0, 1600], n_e=4, n_i=2, patch=4)
     bad = tmp_path / "excitatory" / "V1weight_1600.txt"
     bad.write_text(content)
-    assert main([str(tmp_path), "--all"]) == 1
+    assert main([str(tmp_path), "--all"]) == 2
     error = capsys.readouterr().err
     assert str(bad) in error and problem in error and error.count("\n") == 1
     assert pngs(tmp_path) == []
@@ -96,7 +96,7 @@ def test_rezeptiv_missing_input(tmp_path, capsys, arguments):
     (tmp_path / "empty" / "excitatory").mkdir(parents=True)
     write_run(tmp_path / "run", [0])
     arguments = [str(tmp_path / arguments[0])] + arguments[1:]
-    assert main(arguments) == 1
+    assert main(arguments) == 2
     assert arguments[0] in capsys.readouterr().err
     assert pngs(tmp_path / "run") == []
 
@@ -105,6 +105,6 @@ def test_rezeptiv_e_to_i_must_match_excitatory_cells(tmp_path, capsys):
     write_run(tmp_path, [0], n_e=4, n_i=2, patch=4)
     bad = tmp_path / "V1toIN" / "V1toIN_0.txt"
     np.savetxt(bad, np.ones((2, 5)))          # 5 columns, but LGN->E has 4 cells
-    assert main([str(tmp_path)]) == 1
+    assert main([str(tmp_path)]) == 2
     assert str(bad) in capsys.readouterr().err
     assert pngs(tmp_path) == []

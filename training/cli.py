@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import json
 import os
 import shlex
 import shutil
@@ -19,8 +20,9 @@ from pathlib import Path
 
 from models import parameters as P
 from training import checkpoint, files, record, run_folder
-from training.options import OneLineErrorParser, UsageError, non_negative_int, positive_int
-from training.snapshots import SnapshotError, load_snapshot
+from training.folder_lock import FolderBusy, FolderLock, FolderNotWritable
+from training.options import OneLineErrorParser, UsageError, non_negative_int, positive_int, seed_int
+from training.snapshots import SnapshotError, complete_steps, load_snapshot
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,7 +37,7 @@ def build_parser(layer) -> argparse.ArgumentParser:
     run = parser.add_argument_group("run")
     run.add_argument("--patches", type=positive_int, default=None, metavar="N",
                      help=f"number of patches to present, 125 ms each (default: {P.N_PATCHES})")
-    run.add_argument("--seed", type=non_negative_int, default=None, metavar="S",
+    run.add_argument("--seed", type=seed_int, default=None, metavar="S",
                      help="seed of every random generator; the same seed and thread count give "
                           "identical weight files (default: a fresh seed, recorded in run.json)")
     run.add_argument("--images", default=None, metavar="PATH",
@@ -135,7 +137,18 @@ def main(layer, argv=None) -> int:
     args.command = [sys.argv[0]] + (list(argv) if argv is not None else sys.argv[1:])
     progress = _Progress()
     try:
-        return _run(layer, args, progress)
+        try:
+            # the folder is this process's until it ends: a second run into it is refused
+            lock = FolderLock.acquire(Path(args.out), "run")
+        except (FolderBusy, FolderNotWritable) as exc:
+            raise UsageError(str(exc))
+        try:
+            return _run(layer, args, progress)
+        except KeyboardInterrupt:              # said while the folder is still ours
+            print("\n" + _interrupted(layer, args, progress), file=sys.stderr)
+            return 130
+        finally:
+            lock.release(remove_created=True)       # a folder made for a refused run goes again
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -200,6 +213,25 @@ def _resolve_settings(layer, args, out_dir: Path) -> dict | None:
         args.images = images["path"]
     args.recorded_images_sha256 = images.get("sha256")
     return recorded
+
+
+def _check_layer4_finished(layer4, folder: Path) -> None:
+    """Refuse to train layer 2/3 on a layer-4 run that has not finished (still running, or
+    stopped) unless a snapshot is named with --l4-step."""
+    try:
+        recorded = json.loads((folder / "run.json").read_text())
+    except (OSError, ValueError):
+        return                      # no record (a copied or hand-made folder): the snapshot checks suffice
+    status = recorded.get("status") if isinstance(recorded, dict) else None
+    if status in (None, "complete"):
+        return
+    steps = complete_steps(folder, layer4)
+    latest = f"latest complete snapshot at patch {steps[-1]:,}" if steps else "no complete snapshot"
+    planned = recorded.get("patches")
+    latest += f" of {planned:,}" if isinstance(planned, int) else ""
+    raise UsageError(f"{folder}: the layer-4 run has not finished (status {status}, {latest}): let it finish "
+                     f"(ann_L4.py --out {folder} --resume continues a stopped one), or give --l4-step N to train "
+                     "on one of its snapshots anyway")
 
 
 def thread_policy(variant: str, requested: int, force: bool, cores: int | None = None,
@@ -271,6 +303,8 @@ def _run(layer, args, progress: _Progress) -> int:
                          "(content hash differs from run.json)")
     frozen = None
     if layer.frozen_from is not None:
+        if recorded is None and args.l4_step is None:
+            _check_layer4_finished(layer.frozen_from, Path(args.l4))
         try:
             frozen = load_snapshot(layer.frozen_from, Path(args.l4), args.l4_step)
         except SnapshotError as exc:
@@ -284,15 +318,20 @@ def _run(layer, args, progress: _Progress) -> int:
     resume_state = None
     if recorded is None:
         try:
-            run_folder.prepare(out_dir, layer, args.overwrite)
+            note = run_folder.prepare(out_dir, layer, args.overwrite)
         except run_folder.OutputFolderError as exc:
             raise UsageError(str(exc))
         progress.created_folder = True
+        if note:
+            print(note, file=sys.stderr)
     else:
         files.remove_stale_temporaries(out_dir)     # left by a kill in the middle of a write
         try:
             resume_state = checkpoint.load_latest(out_dir)
         except checkpoint.CheckpointError as exc:
+            if run_folder.never_started(out_dir, layer):
+                raise UsageError(f"{out_dir}: the run stopped before its first checkpoint, so there is nothing "
+                                 "to resume; start it again without --resume (the folder is reused)")
             raise UsageError(f"{exc}; start again with --overwrite")
 
     # 2. network (ANNarchy is imported only now, and sees only its own flags)

@@ -44,6 +44,16 @@ def atomic_write(path: str | os.PathLike, write) -> None:
         raise
 
 
+def ensure_writable(folder) -> None:
+    """Create *folder* (and its parents) if needed and check that a file can be written
+    there; raises OSError otherwise (a read-only mount, no permission, no space)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, probe = tempfile.mkstemp(dir=folder, prefix=".write_test.", suffix=".tmp")
+    os.close(fd)
+    os.unlink(probe)
+
+
 def remove_stale_temporaries(folder) -> list[Path]:
     """Delete the temporary files that a killed ``atomic_write`` left under *folder*."""
     removed = []

@@ -1,8 +1,11 @@
 """The output folder of a training run: finding an earlier run, checking it is
-writable, and removing exactly the files a run writes."""
+writable, and removing exactly the files a run writes (and what was made of them).
+
+The folder is owned by one process for the whole run (``training.folder_lock``)."""
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 from training import checkpoint
@@ -10,6 +13,8 @@ from training.snapshots import snapshot_steps
 
 RUN_FILES = ("run.json", "frExc.npy", "frInh.npy", "weight_stats.json", "profile_sections.json")
 PLOT_FOLDERS = ("V1Layer", "V2Layer")
+# made from a run's snapshots by rezeptiv.py and analyze.py: they describe that run only
+DERIVED_FOLDERS = ("ONOFF", "analysis")
 
 
 class OutputFolderError(Exception):
@@ -30,11 +35,24 @@ def existing_run(out_dir: Path, layer) -> list[str]:
     return found
 
 
-def prepare(out_dir: Path, layer, overwrite: bool) -> None:
+def never_started(out_dir: Path, layer) -> bool:
+    """True when *out_dir* holds only the record of a run stopped before its first
+    checkpoint: no checkpoint and no snapshot, so nothing can be resumed or lost."""
+    return existing_run(out_dir, layer) == ["run.json"]
+
+
+def prepare(out_dir: Path, layer, overwrite: bool) -> str | None:
     """Make *out_dir* ready for a new run: refuse an earlier run unless *overwrite*,
-    check that it is writable, then (with *overwrite*) remove the earlier run's files."""
+    check that it is writable, then (with *overwrite*) remove the earlier run's files.
+
+    A run stopped before its first checkpoint is replaced without *overwrite*; the
+    returned note says so (None otherwise)."""
     found = existing_run(out_dir, layer)
-    if found and not overwrite:
+    note = None
+    if found and never_started(out_dir, layer):
+        note = (f"{out_dir}: the earlier run there stopped before its first checkpoint (nothing to resume "
+                "or lose); starting it again")
+    elif found and not overwrite:
         raise OutputFolderError(f"{out_dir}: already holds a run ({', '.join(found[:3])}); "
                                 "use --resume to continue it, --overwrite to replace it or --out to choose "
                                 "another folder")
@@ -45,8 +63,12 @@ def prepare(out_dir: Path, layer, overwrite: bool) -> None:
         probe.unlink()
         if found:   # --overwrite: drop the earlier run's files, or stale steps would survive
             discard(out_dir, layer)
+            for name in DERIVED_FOLDERS:      # figures and reports of the replaced run
+                if (out_dir / name).is_dir():
+                    shutil.rmtree(out_dir / name)
     except OSError as exc:
         raise OutputFolderError(f"{out_dir}: output folder is not writable ({exc.strerror or exc})")
+    return note
 
 
 def discard(out_dir: Path, layer, extra_files=()) -> None:

@@ -22,6 +22,10 @@ from models.layers import LAYER4, LAYER23, LayerSpec
 from models.parameters import DT, projection_shape
 
 _STEP = re.compile(r"_(\d+)\.txt$")
+# The rules keep every weight within [0, bound] (Clopath: wMax, Vogels: hMax); the ON/OFF
+# balance of layer 4 may overshoot wMax a little (5.06 for 5 in a 20,000-patch run). A file
+# with weights beyond BOUND_SLACK x bound was not written by this model.
+BOUND_SLACK = 2.0
 
 
 class SnapshotError(ValueError):
@@ -103,7 +107,12 @@ def load_snapshot(layer: LayerSpec, folder, step: int | None = None) -> Snapshot
     weights = {}
     for spec in layer.plastic:
         expected = shapes["/".join(layer.snapshot_files[spec.name])]
-        weights[spec.name] = read_matrix(layer.snapshot_path(folder, spec.name, step), expected, non_negative=True)
+        path = layer.snapshot_path(folder, spec.name, step)
+        weights[spec.name] = read_matrix(path, expected, non_negative=True)
+        bound = getattr(spec.rule, "wMax", None) or getattr(spec.rule, "hMax", None)
+        if bound is not None and weights[spec.name].max() > BOUND_SLACK * bound:
+            raise SnapshotError(f"{path}: weights up to {weights[spec.name].max():.3g}, far above the bound "
+                                f"{bound:g} within which the learning rule keeps them (not a snapshot of this model?)")
     return Snapshot(layer, folder, step, weights)
 
 
