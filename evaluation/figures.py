@@ -45,7 +45,7 @@ def rdm_rows(x: np.ndarray, labels: np.ndarray, rng) -> tuple[np.ndarray, np.nda
         return class_means(x, labels, classes), classes, "class means"
     picked = [np.sort(rng.permutation(np.flatnonzero(labels == c))[:RDM_IMAGES_PER_CLASS]) for c in classes]
     index = np.concatenate(picked)
-    return x[index], labels[index], f"test images sorted by class (at most {RDM_IMAGES_PER_CLASS} per class)"
+    return x[index], labels[index], f"test images sorted by class, at most {RDM_IMAGES_PER_CLASS} per class"
 
 
 def tsne_map(x: np.ndarray, seed: int) -> np.ndarray:
@@ -79,6 +79,7 @@ def representation_figures(out: Path, shown: dict, labels: np.ndarray, metrics: 
     classes = np.unique(labels)
     names = class_names(metrics, classes.tolist())
     title = metrics["dataset"]["name"]
+    which = "test images of the first random split" if metrics["dataset"].get("n_splits") else "test images"
 
     # representational dissimilarity
     rdms = {}
@@ -102,7 +103,7 @@ def representation_figures(out: Path, shown: dict, labels: np.ndarray, metrics: 
             ax.set_yticks(centres, names)
         ax.set_title(name)
     fig.colorbar(image, ax=axes, shrink=0.8, label="1 − correlation")
-    fig.suptitle(f"{title}: representational dissimilarity of {what} ({len(labels)} test images)")
+    fig.suptitle(f"{title}: representational dissimilarity of {what} ({len(labels)} {which})")
     atomic_write(out / "rdm.png", lambda f: fig.savefig(f, format="png", dpi=120))
     plt.close(fig)
 
@@ -123,8 +124,8 @@ def representation_figures(out: Path, shown: dict, labels: np.ndarray, metrics: 
     if len(classes) <= 20:
         np.atleast_1d(axes)[-1].legend(frameon=False, fontsize=8, markerscale=2.5, loc="upper left",
                                        bbox_to_anchor=(1.01, 1.0))
-    sample = (f"{len(index)} of {len(labels)} test images, drawn at random" if len(index) < len(labels)
-              else f"all {len(labels)} test images")
+    sample = (f"{len(index)} of {len(labels)} {which}, drawn at random" if len(index) < len(labels)
+              else f"all {len(labels)} {which}")
     fig.suptitle(f"{title}: t-SNE of the responses ({sample}; PCA to {TSNE_PCA} components first)")
     atomic_write(out / "tsne.png", lambda f: fig.savefig(f, format="png", dpi=120))
     plt.close(fig)

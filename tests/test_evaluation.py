@@ -588,3 +588,15 @@ def test_folder_errors_on_the_command_line(trained_l4, tmp_path, case, problem):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and problem in lines[0], proc.stderr
     assert not out.exists()
+
+
+def test_object_image_sets_are_simulated_once_and_split_for_the_read_out(tmp_path):
+    from evaluation.cli import build_parser, image_sets
+    from evaluation.datasets import load_dataset
+    from training.options import UsageError
+    d = load_dataset("eth80", _eth80(tmp_path / "eth80"), side=36)
+    images, labels, splits = image_sets(build_parser().parse_args(["--dataset", "eth80", "--splits", "5"]), d)
+    assert list(images) == ["all"] and images["all"].shape[0] == 16 and len(splits) == 5
+    assert all(train[0] == test[0] == "all" and len(train[1]) + len(test[1]) == 16 for train, test in splits)
+    with pytest.raises(UsageError, match="--limit: not for eth80"):
+        image_sets(build_parser().parse_args(["--dataset", "eth80", "--limit", "4"]), d)
