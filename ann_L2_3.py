@@ -8,7 +8,6 @@
 import sys
 
 from training.cli import main
-from models.layers import LAYER23
 
 if __name__ == "__main__":
-    sys.exit(main(LAYER23))
+    sys.exit(main("L2_3"))

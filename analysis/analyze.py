@@ -42,7 +42,6 @@ from pathlib import Path
 import numpy as np
 
 from models import criteria
-from models import parameters as P
 from training.options import (OneLineErrorParser, non_negative_float, non_negative_int, positive_int,
                               seed_int)
 
@@ -176,7 +175,7 @@ def gabor_analysis(name, fields, report, jobs, rng, label, has_field):
 
 
 # -- (b) orientation tuning -----------------------------------------------------------------
-def tuning_analysis(counts, grid, orientations, frequencies, phases, contrasts, duration_s):
+def tuning_analysis(model, counts, grid, orientations, frequencies, phases, contrasts, duration_s):
     """counts (k, n) in *duration_s* for the grating set *grid* (k, 4 indices) -> per-cell tuning arrays.
 
     Returns dict with ``table`` (n_o, n_f, n_p, n_c, n) counts, best_frequency (index),
@@ -195,7 +194,7 @@ def tuning_analysis(counts, grid, orientations, frequencies, phases, contrasts, 
     curves = np.transpose(curves, (2, 1, 0))                      # (c, o, n)
     o_pref = np.argmax(curves[full], axis=0)
     best_p = np.argmax(at_full[o_pref, best_f, :, cells], axis=1)
-    responsive = criteria.responsive(curves.max(axis=1) / duration_s)   # (c, n)
+    responsive = criteria.responsive(model, curves.max(axis=1) / duration_s)   # (c, n)
     metrics = [[tuning_metrics(orientations, curves[c, :, n]) for n in cells] for c in range(n_c)]
     half = np.array([[m["half_width_deg"] for m in row] for row in metrics])
     half[~responsive] = np.nan
@@ -254,7 +253,6 @@ def _run(args, settings) -> int:
     from analysis.sta import field_correlation, spike_triggered_average
     from input.images import InputDataError, resolve_images
     from input.patches import PatchSampler
-    from models.layers import LAYER23
     from training import files
     from training.snapshots import load_trained
 
@@ -269,6 +267,7 @@ def _run(args, settings) -> int:
     out_dir = Path(args.out_dir)
     trained = load_trained(out_dir, args.step, l4_dir=args.l4, l4_step=args.l4_step)   # every file checked
     layer, step = trained.layer, trained.snapshot.step
+    model = layer.model                        # the run's own model (its run.json)
     report = Path(args.report_dir) if args.report_dir else out_dir / "analysis"
     try:
         files.ensure_writable(report)
@@ -276,21 +275,22 @@ def _run(args, settings) -> int:
         raise ValueError(f"{report}: cannot write the report there ({exc.strerror or exc}); "
                          "choose another folder with --report-dir DIR")
     rng = np.random.default_rng([args.seed, 7])
-    duration_s = P.PRESENTATION_MS / 1000.0
+    duration_s = model.input.presentation_ms / 1000.0
     try:
-        source = resolve_images(args.images, patch_size=P.PATCH_SIZE, whitening=P.WHITENING, download=False, log=_log)
+        source = resolve_images(args.images, patch_size=model.input.patch_size, whitening=model.input.whitening,
+                                download=False, log=_log)
     except InputDataError as exc:
         raise ValueError(str(exc))
 
     # network first: its weights (l4 included) are what the fields are made of
     t = time.perf_counter()
     build_dir = Path(args.build_dir) if args.build_dir else \
-        REPO_ROOT / "build" / f"analysis-{layer.name}-j{args.num_threads}"
+        REPO_ROOT / "build" / f"analysis-{layer.name}-j{args.num_threads}-{model.hash()}"
     _log(f"{layer.name} snapshot {step} of {out_dir}; compiling the frozen network in {build_dir}")
     network = R.frozen_network(trained, build_dir, seed=args.seed, num_threads=args.num_threads)
     t = stage("compile", t)
     weights = trained.weights
-    pops = ("E", "I", "E2", "I2") if layer is LAYER23 else ("E", "I")
+    pops = ("E", "I", "E2", "I2") if layer.frozen_from is not None else ("E", "I")
     labels = {"E": "layer 4 E", "I": "layer 4 I", "E2": "layer 2/3 E2", "I2": "layer 2/3 I2"}
 
     cells_npz = {}
@@ -298,13 +298,13 @@ def _run(args, settings) -> int:
 
     # (a) receptive fields and Gabor fits
     fields = {"E": on_minus_off(weights["LGN_E"]), "I": on_minus_off(weights["LGN_I"])}
-    from models.layers import LAYER4
+    layer4 = layer.frozen_from or layer
     for p, proj in (("E", "LGN_E"), ("I", "LGN_I")):
-        has_field = criteria.has_field(weights[proj], LAYER4.spec(proj).rule.wMax)
+        has_field = criteria.has_field(model, weights[proj], layer4.spec(proj).rule.wMax)
         metrics, arrays = gabor_analysis(p, fields[p], report, args.num_threads, rng, labels[p], has_field)
         pop_metrics[p]["gabor"] = metrics
         cells_npz.update({f"{p}_{k}": v for k, v in arrays.items()})
-    if layer is LAYER23:
+    if layer.frozen_from is not None:
         # E2 has no LGN weights; its effective field is the weighted sum of its inputs' fields
         fields["E2"] = np.tensordot(weights["E_E2"], fields["E"], axes=1)
     t = stage("gabor_fits", t)
@@ -314,13 +314,14 @@ def _run(args, settings) -> int:
     frequencies = np.array(settings["frequencies"])
     phases = np.arange(settings["phases"]) * 2 * np.pi / settings["phases"]
     contrasts = np.array(settings["contrasts"])
-    grating_rates, grid = R.grating_set(orientations, frequencies, phases, contrasts)
-    sampler = PatchSampler(source.images, patch_size=P.PATCH_SIZE, max_rate=P.MAX_RATE,
-                           flip_probability=P.FLIP_PROBABILITY, rng=np.random.default_rng([args.seed, 3]))
+    size, max_rate = model.input.patch_size, model.input.max_rate
+    grating_rates, grid = R.grating_set(orientations, frequencies, phases, contrasts, size, max_rate)
+    sampler = PatchSampler(source.images, patch_size=size, max_rate=max_rate,
+                           flip_probability=model.input.flip_probability, rng=np.random.default_rng([args.seed, 3]))
     natural = sampler.sample_many(settings["natural"])
     # noise with the RMS contrast of the natural patches: the std of their ON − OFF rates
     noise_sigma = float(np.std(natural[..., 0] - natural[..., 1])) if natural.size else 10.0
-    _, noise = R.noise_rates(settings["noise"], noise_sigma, np.random.default_rng([args.seed, 4]))
+    _, noise = R.noise_rates(settings["noise"], noise_sigma, np.random.default_rng([args.seed, 4]), size, max_rate)
 
     recorder = R.Recorder(network, pops)
     order = rng.permutation(len(grating_rates))     # shuffled: no condition always follows another
@@ -344,7 +345,7 @@ def _run(args, settings) -> int:
     sparse_fig = {}
     step_deg = 180.0 / settings["orientations"]
     for p in pops:
-        tun = tuning_analysis(grating_counts[p], grid, orientations, frequencies, phases, contrasts, duration_s)
+        tun = tuning_analysis(model, grating_counts[p], grid, orientations, frequencies, phases, contrasts, duration_s)
         full = tun["full"]
         resp = tun["responsive"][full]
         cells_npz.update({f"{p}_preferred_deg": tun["preferred_deg"], f"{p}_osi": tun["osi"],
@@ -446,12 +447,12 @@ def _run(args, settings) -> int:
         layer=layer.name, out_dir=str(out_dir), step=step,
         l4_dir=str(trained.l4.folder) if trained.l4 else None, l4_step=trained.l4.step if trained.l4 else None, quick=bool(args.quick), seed=args.seed,
         created=_dt.datetime.now().astimezone().isoformat(timespec="seconds"), runtime_s=runtime,
-        protocol=dict(duration_ms=P.PRESENTATION_MS, blank_ms=args.blank,
+        protocol=dict(duration_ms=model.input.presentation_ms, blank_ms=args.blank,
                       orientations_deg=orientations.tolist(), frequencies_cpp=frequencies.tolist(),
                       phases_rad=phases.tolist(), contrasts=contrasts.tolist(),
                       n_gratings=len(grating_rates), n_natural=len(natural), n_noise=len(noise),
                       noise_sigma_hz=noise_sigma, images=source.path and str(source.path),
-                      images_origin=source.origin, responsive_hz=P.RESPONSIVE_HZ),
+                      images_origin=source.origin, responsive_hz=model.analysis.responsive_hz),
         populations=pop_metrics)
     files.save_json(report / "metrics.json", metrics)
     files.atomic_write(report / "cells.npz", lambda f: np.savez_compressed(f, **cells_npz))

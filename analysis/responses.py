@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from input.patches import on_off_split
-from models import parameters as P
+from models.parameters import PUBLISHED
 from training.snapshots import TrainedNetwork
 
 
@@ -41,7 +41,7 @@ def onoff_rates(image, scale: float) -> np.ndarray:
     return on_off_split(image[:, :, None])[:, :, :, 0] * scale
 
 
-def image_to_rates(image, max_rate: float = P.MAX_RATE) -> np.ndarray:
+def image_to_rates(image, max_rate: float = PUBLISHED.input.max_rate) -> np.ndarray:
     """(h, w) signed image -> (h, w, 2) rates, the largest |value| mapped to *max_rate*.
 
     The same normalisation as training (rate = value / max * MAX_RATE), with the
@@ -53,7 +53,7 @@ def image_to_rates(image, max_rate: float = P.MAX_RATE) -> np.ndarray:
 
 
 def grating_rates(orientation_deg: float, frequency: float, phase: float, contrast: float = 1.0,
-                  size: int = P.PATCH_SIZE, max_rate: float = P.MAX_RATE) -> np.ndarray:
+                  size: int = PUBLISHED.input.patch_size, max_rate: float = PUBLISHED.input.max_rate) -> np.ndarray:
     """Rates of a sinusoidal grating (``analysis.tuning.grating``) at Michelson-like contrast c.
 
     rates = c * max_rate * ON/OFF(unit-amplitude grating). The unit grating is
@@ -65,8 +65,8 @@ def grating_rates(orientation_deg: float, frequency: float, phase: float, contra
     return onoff_rates(grating(size, orientation_deg, frequency, phase, 1.0), contrast * max_rate)
 
 
-def grating_set(orientations, frequencies, phases, contrasts, size: int = P.PATCH_SIZE,
-                max_rate: float = P.MAX_RATE):
+def grating_set(orientations, frequencies, phases, contrasts, size: int = PUBLISHED.input.patch_size,
+                max_rate: float = PUBLISHED.input.max_rate):
     """Every combination of the four grating parameters.
 
     Returns (rates (k, size, size, 2), index (k, 4) int array of
@@ -80,8 +80,8 @@ def grating_set(orientations, frequencies, phases, contrasts, size: int = P.PATC
     return rates, grid
 
 
-def noise_rates(k: int, sigma: float, rng, size: int = P.PATCH_SIZE,
-                max_rate: float = P.MAX_RATE):
+def noise_rates(k: int, sigma: float, rng, size: int = PUBLISHED.input.patch_size,
+                max_rate: float = PUBLISHED.input.max_rate):
     """k Gaussian white-noise images and their rates.
 
     Each pixel of the signed image is N(0, sigma) in Hz, split into ON/OFF
@@ -120,12 +120,12 @@ class Recorder:
                          for name in self.populations}
 
 
-def responses(network, stimuli_rates, duration: float = P.PRESENTATION_MS, *, blank: float = 0.0,
+def responses(network, stimuli_rates, duration: float | None = None, *, blank: float = 0.0,
               populations=("E", "I"), recorder: Recorder | None = None, progress=None):
     """Spike counts of every cell for every stimulus.
 
     stimuli_rates: (k, 18, 18, 2) Poisson rates in Hz. Each stimulus is shown
-    for *duration* ms, preceded by *blank* ms of zero input (default none: back
+    for *duration* ms (default: the network's model's presentation time), preceded by *blank* ms of zero input (default none: back
     to back as in training, see the module docstring). Returns one (k, n) int
     array per population in *populations* (default E and I), in that order.
 
@@ -137,7 +137,8 @@ def responses(network, stimuli_rates, duration: float = P.PRESENTATION_MS, *, bl
         raise ValueError(f"expected (k, ps, ps, 2) rates, got shape {stimuli_rates.shape}")
     if recorder is None:
         recorder = Recorder(network, populations)
-    dt = P.DT
+    dt = network.model.dt
+    duration = network.model.input.presentation_ms if duration is None else duration
     steps_stim = int(round(duration / dt))
     steps_blank = int(round(blank / dt))
     k = len(stimuli_rates)

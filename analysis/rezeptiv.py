@@ -17,15 +17,15 @@ import numpy as np
 
 from analysis.receptive_fields import (on_minus_off, patch_size_of, plot_rf_grid,
                                        plot_weight_histograms)
-from models.layers import LAYER4
+from models.layers import L4_SNAPSHOT_FILES
 from training.files import ensure_writable
 from training.options import OneLineErrorParser, non_negative_int
 from training.snapshots import SnapshotError, read_matrix, snapshot_steps
 
 # (subfolder, file stem, label) of the matrices shown as receptive fields, and of E -> I.
-# Any patch size and population size are accepted (a model edited in models/parameters.py).
-FIELD_MATRICES = (LAYER4.snapshot_files["LGN_E"] + ("LGN→E",), LAYER4.snapshot_files["LGN_I"] + ("LGN→I",))
-E_TO_I = LAYER4.snapshot_files["E_I"] + ("E→I",)
+# Any patch size and population size are accepted (a variant of the model).
+FIELD_MATRICES = (L4_SNAPSHOT_FILES["LGN_E"] + ("LGN→E",), L4_SNAPSHOT_FILES["LGN_I"] + ("LGN→I",))
+E_TO_I = L4_SNAPSHOT_FILES["E_I"] + ("E→I",)
 
 
 @dataclass

@@ -54,25 +54,27 @@ def run_one(seed: int, patches: int, out_json: Path, build_dir: Path, *, order: 
     from input.images import resolve_images
     from input.patches import PatchSampler
     from models import criteria
-    from models import parameters as P
-    from models.layers import LAYER4
+    from models.layers import layer4
+    from models.parameters import PUBLISHED
     from models.network import build_network, draw_initial_state
     from models.schedule import Schedule, balance_on_off
 
     weight_seed = seed if weight_seed is None else weight_seed
     patch_seed = seed if patch_seed is None else patch_seed
     t0 = time.perf_counter()
-    source = resolve_images(images, patch_size=P.PATCH_SIZE, whitening=P.WHITENING, download=False, log=lambda m: None)
+    LAYER4 = layer4(PUBLISHED)
+    inp = PUBLISHED.input
+    source = resolve_images(images, patch_size=inp.patch_size, whitening=inp.whitening, download=False, log=lambda m: None)
     network = build_network(LAYER4, build_dir=build_dir, seed=seed)
     if weight_seed != seed:
         # The initial weights of another seed (the same draw as building with it). I->E and
         # I->I start at a constant 0, whatever the seed.
-        weights, _ = draw_initial_state(LAYER4.projections, weight_seed)
+        weights, _ = draw_initial_state(PUBLISHED, LAYER4.projections, weight_seed)
         for name in ("LGN_E", "LGN_I", "E_I"):
             network.set_weights(name, weights[name])
     def sampler_of(s):
-        return PatchSampler(source.images, patch_size=P.PATCH_SIZE, max_rate=P.MAX_RATE,
-                            flip_probability=P.FLIP_PROBABILITY, rng=np.random.default_rng([s, 0]))
+        return PatchSampler(source.images, patch_size=inp.patch_size, max_rate=inp.max_rate,
+                            flip_probability=inp.flip_probability, rng=np.random.default_rng([s, 0]))
     sampler = sampler_of(patch_seed)
     if prefix is not None:
         prefix_sampler, prefix_k = sampler_of(prefix[0]), int(prefix[1])
@@ -91,7 +93,7 @@ def run_one(seed: int, patches: int, out_json: Path, build_dir: Path, *, order: 
         row = {"patch": patch}
         for pop, name in FIELD_PROJECTIONS.items():
             w = network.weights(name)
-            row[f"not_grown_{pop}"] = float(np.mean(~criteria.has_field(w, w_max[pop])))
+            row[f"not_grown_{pop}"] = float(np.mean(~criteria.has_field(PUBLISHED, w, w_max[pop])))
         for spec in LAYER4.plastic:
             row[f"mean_{spec.name}"] = float(network.weights(spec.name).mean())
         return row
@@ -112,7 +114,7 @@ def run_one(seed: int, patches: int, out_json: Path, build_dir: Path, *, order: 
         while patch < end:                    # the window, split where the balance is due
             if balances_before(patch):
                 for name in LAYER4.onoff_balanced:
-                    network.set_weights(name, balance_on_off(network.weights(name)))
+                    network.set_weights(name, balance_on_off(network.weights(name), inp.patch_size))
             stop = next((q for q in range(patch + 1, end) if balances_before(q)), end)
             if prefix is not None and patch < prefix_k:
                 stop = min(stop, prefix_k)
@@ -123,7 +125,7 @@ def run_one(seed: int, patches: int, out_json: Path, build_dir: Path, *, order: 
             network.present_many(rates)
             patch = stop
         record["input_rate"].append(input_sum / (end - start))
-        seconds = (end - start) * P.PRESENTATION_MS / 1000.0
+        seconds = (end - start) * inp.presentation_ms / 1000.0
         for pop in ("E", "I"):
             counts = np.zeros(network.pops[pop].size)
             for rank, times in monitors[pop].get("spike").items():

@@ -12,7 +12,7 @@ either order, ``swap``, and longer runs of a few seeds). Output in ``--out``:
 * ``seed_study_mechanism.png``: the mean LGN->E and LGN->I weights over the first patches,
   and the prefix experiment (the first k patches of a sequence taken from another seed).
 
-A run *fails* when more than ``FAIL_NOT_GROWN`` of its E cells have all LGN weights below
+A run *fails* when more than ``health.fail_fraction`` of its E cells have all LGN weights below
 wMax/2 at patch 2,000 (``training.health`` warns on the same criterion during training).
 """
 from __future__ import annotations
@@ -23,9 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from analysis.seed_study import clopper_pearson, load_records, measures
+from models.parameters import PUBLISHED
 from training.files import save_json
-from training.health import FAIL_NOT_GROWN
 
+FAIL_NOT_GROWN = PUBLISHED.health.fail_fraction       # the published model's failure criterion
 COLOURS = {"healthy": "0.65", "failing": "tab:red", "median": "black"}
 
 

@@ -22,9 +22,9 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from models import criteria  # noqa: E402
-from models.layers import LAYER4  # noqa: E402
+from models.layers import layer4  # noqa: E402
 from training import files  # noqa: E402
-from training.snapshots import read_matrix  # noqa: E402
+from training.snapshots import model_of_run, read_matrix  # noqa: E402
 
 _FIELD_PROJ = {"E": "LGN_E", "I": "LGN_I"}
 
@@ -32,8 +32,9 @@ _FIELD_PROJ = {"E": "LGN_E", "I": "LGN_I"}
 def has_field(out_dir: Path, step: int, pop: str) -> np.ndarray:
     """Per *pop* cell: does it have a field (``models.criteria.has_field``) at *step*?"""
     name = _FIELD_PROJ[pop]
-    w = read_matrix(LAYER4.snapshot_path(out_dir, name, step))
-    return criteria.has_field(w, LAYER4.spec(name).rule.wMax)
+    layer = layer4(model_of_run(out_dir))
+    w = read_matrix(layer.snapshot_path(out_dir, name, step))
+    return criteria.has_field(layer.model, w, layer.spec(name).rule.wMax)
 
 
 def field_fraction(out_dir: Path, step: int, pop: str) -> float:
@@ -101,7 +102,8 @@ def main(argv=None) -> int:
     rows = collect(Path(args.out_dir), args.reports)
     out = Path(args.out)
     files.save_json(out / "series.json", {"run": args.out_dir, "snapshots": rows,
-                                          "wMax": {k: LAYER4.spec(v).rule.wMax for k, v in _FIELD_PROJ.items()}})
+                                          "wMax": {k: layer4(model_of_run(args.out_dir)).spec(v).rule.wMax
+                                                  for k, v in _FIELD_PROJ.items()}})
     plot(rows, out / "series.png")
     for r in rows:
         print(f"{r['step']:>7}: E Gabor {r['E']['fraction_gabor_r2_ge_0.7']:.3f} "

@@ -44,23 +44,25 @@ def main(argv=None):
     import numpy as np
     from input.images import load_images
     from input.patches import PatchSampler
-    from models import parameters as P
-    from models.layers import LAYERS
+    from models.layers import layers
+    from models.parameters import PUBLISHED
     from models.network import build_network
     from models.schedule import Schedule
     from training.snapshots import load_snapshot
     from training.trainer import Trainer
 
-    layer = LAYERS[args.layer]
+    layer = layers(PUBLISHED)[args.layer]
+    model = layer.model
     frozen = load_snapshot(layer.frozen_from, Path(args.l4)).weights if layer.frozen_from else None
     network = build_network(layer, variant=args.variant, seed=args.seed, num_threads=args.threads,
                             build_dir=ROOT / "build" / f"bench-{layer.name}-{args.variant}-j{args.threads}",
                             weights=frozen)
-    sampler = PatchSampler(load_images(args.images, patch_size=P.PATCH_SIZE), patch_size=P.PATCH_SIZE,
-                           max_rate=P.MAX_RATE, flip_probability=P.FLIP_PROBABILITY,
+    size = model.input.patch_size
+    sampler = PatchSampler(load_images(args.images, patch_size=size), patch_size=size,
+                           max_rate=model.input.max_rate, flip_probability=model.input.flip_probability,
                            rng=np.random.default_rng([args.seed, 0]))
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="v1bench-"))
-    schedule = Schedule.for_run(args.patches, args.patches, layer.normalize_every)
+    schedule = Schedule.for_run(args.patches, args.patches, layer.normalize_every, model.training.n_snapshots)
     trainer = Trainer(layer, network, sampler, schedule, out, progress=False)
 
     rss_mid = {}

@@ -315,10 +315,13 @@ def save_cache(path: Path, keys: dict, feats: dict, record: dict | None = None) 
 
 # -- the run ----------------------------------------------------------------------------------------------
 def protocol_of(args) -> Protocol:
-    """The published protocol with the data set's published read-out and the options' departures."""
+    """The published protocol with the evaluated run's model numbers, the data set's published
+    read-out and the options' departures."""
+    from training.snapshots import model_of_run
     readout = READOUTS[args.dataset]
-    return Protocol(repeats=args.repeats, reset=not args.no_reset, delays=not args.no_delays,
-                    C=readout.C if args.C is None else args.C, centre=readout.centre, max_over=readout.max_over)
+    return Protocol.for_model(model_of_run(args.l23 or args.l4), repeats=args.repeats, reset=not args.no_reset,
+                              delays=not args.no_delays, C=readout.C if args.C is None else args.C,
+                              centre=readout.centre, max_over=readout.max_over)
 
 
 def image_sets(args, dataset):

@@ -4,17 +4,19 @@
 2. Every image whitened with the Olshausen & Field filter ``f exp(-(f/f0)^4)``,
    f0 = 0.4 x image size (``input.images.whitening_filter``, the filter of the input stage),
    then the whole split scaled so that its variance is 0.1 (training and test split each
-   on its own); both numbers are the model's whitening (``models.parameters.WHITENING``).
+   on its own); both numbers are the model's whitening (``Model.input``).
    ETH-80: every object's views scaled together (``whiten_groups``).
-3. The four corner crops of PATCH_SIZE x PATCH_SIZE (28 x 28: offsets 0 and 10; 32 x 32:
+3. The four corner crops of patch_size x patch_size (28 x 28: offsets 0 and 10; 32 x 32:
    offsets 0 and 14); images larger than 32 px (resized to 126 x 126 by the loader) a grid of
    crops with stride ``Protocol.stride`` (126 x 126: 7 x 7 = 49 crops, the published ETH-80
    protocol); each crop split into ON = max(x, 0) and OFF = max(-x, 0), with Poisson rates
-   crop / max(|whitened image|) x MAX_RATE.
-4. Each crop shown ``repeats`` times for PRESENTATION_MS, the network put back to its initial
+   crop / max(|whitened image|) x max_rate.
+4. Each crop shown ``repeats`` times for the presentation time, the network put back to its initial
    state before every presentation (``evaluation.simulate``); features are mean rates.
 
-``Protocol`` holds these settings, so that every departure is an option and is recorded.
+``Protocol`` holds these settings, so that every departure is an option and is recorded;
+``Protocol.for_model(model)`` takes the model's numbers (presentation time, rates, whitening,
+patch size) from the evaluated run's model.
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from input.images import whiten_unscaled
-from models import parameters as P
+from models.parameters import PUBLISHED, Model
 
 LUMINANCE = (0.299, 0.587, 0.114)
 
@@ -31,11 +33,11 @@ LUMINANCE = (0.299, 0.587, 0.114)
 @dataclass(frozen=True)
 class Protocol:
     repeats: int = 10                    # presentations of every crop
-    presentation_ms: float = P.PRESENTATION_MS
-    max_rate_hz: float = P.MAX_RATE      # rate of the largest |whitened value| of an image
-    variance: float = P.WHITENING.variance          # variance of each whitened split
-    f0_fraction: float = P.WHITENING.f0_fraction    # whitening cutoff, fraction of the image size
-    crop: int = P.PATCH_SIZE
+    presentation_ms: float = PUBLISHED.input.presentation_ms
+    max_rate_hz: float = PUBLISHED.input.max_rate         # rate of the largest |whitened value| of an image
+    variance: float = PUBLISHED.input.whitening_variance  # variance of each whitened split
+    f0_fraction: float = PUBLISHED.input.whitening_f0     # whitening cutoff, fraction of the image size
+    crop: int = PUBLISHED.input.patch_size
     stride: int | None = None            # None: the four corner crops; else a grid of crops with this stride
     reset: bool = True                   # network state back to its initial values before each presentation
     delays: bool = True                  # layer 2/3 with its recorded delays (the published evaluation: none)
@@ -43,6 +45,13 @@ class Protocol:
     centre: bool = False                 # features: the global mean subtracted after dividing by the maximum
     max_over: str = "split"              # features divided by the maximum of each split, or of "all" images
     solver: str = "LinearSVC(dual=False)"  # the same objective as the dual solver, solved in its primal form
+
+    @classmethod
+    def for_model(cls, model: Model, **options) -> "Protocol":
+        """The protocol with the numbers of *model* (the run's), and *options* for the rest."""
+        i = model.input
+        return cls(presentation_ms=i.presentation_ms, max_rate_hz=i.max_rate, variance=i.whitening_variance,
+                   f0_fraction=i.whitening_f0, crop=i.patch_size, **options)
 
     def record(self) -> dict:
         return asdict(self)

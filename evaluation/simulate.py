@@ -34,7 +34,6 @@ def network_for(spec: dict):
     it (compiled once), only the weights are exchanged."""
     from training.annarchy_env import hand_over_argv
     hand_over_argv([])
-    from models import parameters as P
     from models.network import build_network
     from training.snapshots import load_trained
     snapshot = (spec["run"], spec["step"], spec.get("l4"), spec.get("l4_step"), spec["weights_sha256"])
@@ -44,11 +43,11 @@ def network_for(spec: dict):
     trained = _SNAPSHOTS[snapshot]
     delays = trained.delays
     if delays is not None and not spec["delays"]:     # the published evaluation: no axonal delays
-        delays = {name: np.full_like(d, P.DT) for name, d in delays.items()}
+        delays = {name: np.full_like(d, trained.layer.model.dt) for name, d in delays.items()}
     structure = (trained.layer.name, spec["delays"], tuple(spec["populations"]),
                  tuple((n, d.tobytes()) for n, d in sorted((delays or {}).items())))
     if structure not in _NETWORKS:
-        build = (Path(spec["build_root"]).expanduser() / f"eval-{trained.layer.name}-{'d' if spec['delays'] else 'nd'}"
+        build = (Path(spec["build_root"]).expanduser() / f"eval-{trained.layer.name}-{'d' if spec['delays'] else 'nd'}-{trained.layer.model.hash()}"
                  / worker_slot())
         network = build_network(trained.layer, build_dir=build, static=True, delays=delays, weights=trained.weights)
         monitors = {pop: network.net.monitor(network.pops[pop], ["spike"]) for pop in spec["populations"]}
@@ -70,8 +69,8 @@ def features(spec: dict, rates: np.ndarray, image_index: np.ndarray, split: int,
     """
     import time
     from evaluation.protocol import presentation_seed
-    from models.parameters import DT
     network, monitors = network_for(spec)
+    DT = network.model.dt
     started = time.perf_counter()
     k, n_crops = rates.shape[:2]
     steps = int(round(protocol.presentation_ms / DT))

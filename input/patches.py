@@ -1,4 +1,4 @@
-"""Image patches -> Poisson rates of the (PATCH_SIZE, PATCH_SIZE, 2) ON/OFF input.
+"""Image patches -> Poisson rates of the (patch_size, patch_size, 2) ON/OFF input.
 
 docs/model.md §1 (Teichmann, Larisch & Hamker 2021): every whitened image is split
 into ON = max(x, 0) and OFF = max(-x, 0) channels. A presentation picks an image and a

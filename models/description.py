@@ -2,34 +2,20 @@
 
 ``describe(layer)`` returns the layer's populations, neuron definitions (parameters
 and equations as ANNarchy receives them), learning rules (literal equations and
-parameters per projection), projections, training schedule and every constant of
-``models.parameters``. The run record stores it, and ``--resume`` compares it with
-the current model key by key. Pure Python: ANNarchy is not imported.
+parameters per projection), projections, training schedule and the model value it
+was made from (``models.parameters.Model.record()``). The run record stores it;
+``--resume`` rebuilds the model from the value. Pure Python: ANNarchy is not imported.
 """
 from __future__ import annotations
 
 import dataclasses
 import json
 
-from models import parameters as P
 from models.layers import LayerSpec
-from models.neurons import ADEX, LGN_RELAY
+from models.neurons import adex, lgn_relay
 from rules import ClopathParams, VogelsParams, clopath, vogels
 
 _RULES = {ClopathParams: ("Clopath", clopath), VogelsParams: ("Vogels", vogels)}
-
-
-def _constants() -> dict:
-    """Every upper-case number, string or table of ``models.parameters``."""
-    out = {}
-    for name, value in vars(P).items():
-        if not name.isupper():
-            continue
-        if isinstance(value, (bool, int, float, str)):
-            out[name] = value
-        elif isinstance(value, dict) and all(isinstance(v, (int, float, str, tuple)) for v in value.values()):
-            out[name] = {k: list(v) if isinstance(v, tuple) else v for k, v in value.items()}
-    return out
 
 
 def _projection(spec) -> dict:
@@ -46,20 +32,23 @@ def describe(layer: LayerSpec) -> dict:
         name, module = _RULES[rule_type]
         rules[name] = {k.lower(): getattr(module, k) for k in ("LITERAL_EQUATIONS", "PRE_SPIKE", "POST_SPIKE")
                        if hasattr(module, k)}
-    geometry = [P.PATCH_SIZE, P.PATCH_SIZE, 2]
+    m = layer.model
+    geometry = [m.input.patch_size, m.input.patch_size, 2]
+    relay, cell = lgn_relay(m), adex(m)
     description = {
-        "populations": {"P": {"geometry": geometry, "neuron": "Poisson", "max_rate_hz": P.MAX_RATE},
-                        "LGN": {"geometry": geometry, "neuron": LGN_RELAY.name, "input_weight": P.LGN_WEIGHT},
-                        **{pop: {"geometry": [size], "neuron": ADEX.name} for pop, size in layer.populations.items()}},
-        "neurons": {model.name: model.record() for model in (LGN_RELAY, ADEX)},
+        "populations": {"P": {"geometry": geometry, "neuron": "Poisson", "max_rate_hz": m.input.max_rate},
+                        "LGN": {"geometry": geometry, "neuron": relay.name, "input_weight": m.lgn.input_weight},
+                        **{pop: {"geometry": [size], "neuron": cell.name} for pop, size in layer.populations.items()}},
+        "neurons": {model.name: model.record() for model in (relay, cell)},
         "rules": rules,
         "projections": [_projection(s) for s in layer.projections],
-        "schedule": {"presentation_ms": P.PRESENTATION_MS, "dt_ms": P.DT,
+        "schedule": {"presentation_ms": m.input.presentation_ms, "dt_ms": m.dt,
                      "onoff_balanced": list(layer.onoff_balanced), "normalize_every": layer.normalize_every,
-                     "rate_window": P.RATE_WINDOW, "snapshots": P.N_SNAPSHOTS,
+                     "normalize_ms": m.training.normalize_ms, "rate_window": m.training.rate_window,
+                     "snapshots": m.training.n_snapshots,
                      "frozen_from": layer.frozen_from.name if layer.frozen_from else None},
-        "whitening": dataclasses.asdict(P.WHITENING),
-        "constants": _constants(),
+        "hash": m.hash(),
+        "value": m.record(),
     }
     return json.loads(json.dumps(description))     # plain JSON types, as run.json holds them
 

@@ -2,7 +2,7 @@
 
 ``build_network(layer, ...)`` is the one builder: the training command, the
 benchmarks, the analysis and the evaluation all get their network from it.
-``V1Network`` creates the Poisson input (PATCH_SIZE x PATCH_SIZE x 2), the LGN
+``V1Network`` creates the Poisson input (patch_size x patch_size x 2), the LGN
 relay and the populations and projections of a layer description, compiles the
 network into its own directory and presents patches. ``models.layers`` says
 *which* populations and projections exist; ``rules.make_projection`` creates each
@@ -17,16 +17,15 @@ from pathlib import Path
 
 import numpy as np
 
-from models import parameters as P
-from models.neurons import ADEX, LGN_RELAY
-from models.parameters import ProjectionSpec
+from models.neurons import adex, lgn_relay
+from models.parameters import Model, ProjectionSpec
 from rules import VARIANTS, make_projection
 
 
-def draw_initial_state(projections, seed: int, delays: dict | None = None) -> tuple[dict, dict]:
+def draw_initial_state(model: Model, projections, seed: int, delays: dict | None = None) -> tuple[dict, dict]:
     """Initial weights and delays of *projections*, drawn from their own generator.
 
-    For each projection in order: its delays U(low, high) ms rounded to the DT grid
+    For each projection in order: its delays U(low, high) ms rounded to the model.dt grid
     (unless *delays* gives recorded ones), then its weights U(low, high) (a constant
     where low == high). Returns (name -> (n_post, n_pre) weights, name -> delays in ms
     for the projections with delays). A projection without self-connections gets
@@ -35,9 +34,10 @@ def draw_initial_state(projections, seed: int, delays: dict | None = None) -> tu
     """
     rng = np.random.default_rng([int(seed), 1])
     recorded = delays or {}
+    sizes, dt = model.population_sizes, model.dt
 
     def draw(spec: ProjectionSpec, bounds):
-        n_post, n_pre = P.POPULATION_SIZES[spec.post], P.POPULATION_SIZES[spec.pre]
+        n_post, n_pre = sizes[spec.post], sizes[spec.pre]
         low, high = bounds
         matrix = rng.uniform(low, high, size=(n_post, n_pre)) if high > low \
             else np.full((n_post, n_pre), float(low))
@@ -49,9 +49,9 @@ def draw_initial_state(projections, seed: int, delays: dict | None = None) -> tu
     weights, delay_ms = {}, {}
     for spec in projections:
         if spec.name in recorded:
-            delay_ms[spec.name] = np.rint(np.asarray(recorded[spec.name], dtype=np.float64) / P.DT) * P.DT
+            delay_ms[spec.name] = np.rint(np.asarray(recorded[spec.name], dtype=np.float64) / dt) * dt
         elif spec.delay is not None:
-            delay_ms[spec.name] = np.rint(draw(spec, spec.delay).astype(float) / P.DT) * P.DT
+            delay_ms[spec.name] = np.rint(draw(spec, spec.delay).astype(float) / dt) * dt
         weights[spec.name] = draw(spec, spec.w_init)
     return weights, delay_ms
 
@@ -86,8 +86,9 @@ def compile_network(net, directory, *, annarchy_flags=(), profile: bool = False)
 
 
 class V1Network:
-    """One compiled ANNarchy network of the model.
+    """One compiled ANNarchy network of a model.
 
+    :param model: the model value (``models.parameters.Model``): step, input, neurons.
     :param populations: name -> size of the AdEx populations of the layer
         (the input "P" and "LGN" are always created).
     :param projections: ``ProjectionSpec``s; ``rule=None`` makes a static projection.
@@ -99,7 +100,7 @@ class V1Network:
         drawing them, e.g. those of a trained layer-2/3 run.
     """
 
-    def __init__(self, populations: dict, projections, *, variant="fast", seed=0, num_threads=1,
+    def __init__(self, model: Model, populations: dict, projections, *, variant="fast", seed=0, num_threads=1,
                  build_dir, delays: dict | None = None, annarchy_flags=(), profile=False):
         import ANNarchy as ann
         from models.poisson_input import PatchPoissonPopulation
@@ -107,6 +108,7 @@ class V1Network:
 
         if variant not in VARIANTS:
             raise ValueError(f"unknown variant {variant!r} (one of {', '.join(VARIANTS)})")
+        self.model = model
         self.variant = variant
         self.seed = int(seed)
         self.num_threads = int(num_threads)
@@ -114,21 +116,21 @@ class V1Network:
         self.specs = {spec.name: spec for spec in projections}
         # The fast Clopath projections bring every weight up to date at the end of
         # each presentation; weights are read only at those boundaries.
-        self.steps_per_patch = int(round(P.PRESENTATION_MS / P.DT))
-        self.net = ann.Network(dt=P.DT, seed=self.seed)
+        self.steps_per_patch = model.steps_per_patch
+        self.net = ann.Network(dt=model.dt, seed=self.seed)
         self.net.config(num_threads=self.num_threads)
 
-        geometry = (P.PATCH_SIZE, P.PATCH_SIZE, 2)
+        geometry = (model.input.patch_size, model.input.patch_size, 2)
         self.pops = {
             "P": self.net.create(PatchPoissonPopulation(geometry=geometry)),
-            "LGN": self.net.create(VectorisedPopulation(geometry=geometry, neuron=LGN_RELAY.annarchy(), name="LGN")),
+            "LGN": self.net.create(VectorisedPopulation(geometry=geometry, neuron=lgn_relay(model).annarchy(), name="LGN")),
         }
         for name, size in populations.items():
             # ANNarchy's AdEx code with exp() in a loop of its own: vectorised, same values
-            self.pops[name] = self.net.create(VectorisedPopulation(geometry=size, neuron=ADEX.annarchy(), name=name))
-        self.net.connect(self.pops["P"], self.pops["LGN"], "exc").one_to_one(weights=P.LGN_WEIGHT)
+            self.pops[name] = self.net.create(VectorisedPopulation(geometry=size, neuron=adex(model).annarchy(), name=name))
+        self.net.connect(self.pops["P"], self.pops["LGN"], "exc").one_to_one(weights=model.lgn.input_weight)
 
-        weights, self.delays = draw_initial_state(projections, self.seed, delays)
+        weights, self.delays = draw_initial_state(model, projections, self.seed, delays)
         self.projs = {
             spec.name: make_projection(self.net, self.pops[spec.pre], self.pops[spec.post], spec.target,
                                        spec.rule, variant, weights[spec.name],
@@ -185,16 +187,17 @@ class V1Network:
     def set_weights(self, name, matrix) -> None:
         self._check_patch_boundary()
         matrix = np.asarray(matrix, dtype=np.float64)
-        expected = P.projection_shape(self.specs[name])
+        expected = self.model.projection_shape(self.specs[name])
         if matrix.shape != expected:
             raise ValueError(f"{name}: weight matrix of shape {matrix.shape}, expected {expected}")
         self.projs[name].w = matrix
 
     # -- simulation -------------------------------------------------------------------
-    def present(self, rates: np.ndarray, duration=P.PRESENTATION_MS) -> None:
-        """Show one patch: set the Poisson rates (Hz, shape (ps, ps, 2)) and simulate."""
+    def present(self, rates: np.ndarray, duration: float | None = None) -> None:
+        """Show one patch: set the Poisson rates (Hz, shape (ps, ps, 2)) and simulate
+        (for the model's presentation time unless *duration* is given)."""
         self.pops["P"].rates = rates
-        self._simulate(duration)
+        self._simulate(self.model.input.presentation_ms if duration is None else duration)
 
     def _simulate(self, duration) -> None:
         # Subnormal numbers flushed to zero while the kernel runs (models.poisson_input).
@@ -209,9 +212,10 @@ class V1Network:
         """
         rates = np.asarray(rates, dtype=np.float64)
         if rates.ndim != 4 or rates.shape[1:] != tuple(self.pops["P"].geometry):
-            raise ValueError(f"expected rates of shape (k, {P.PATCH_SIZE}, {P.PATCH_SIZE}, 2), got {rates.shape}")
+            raise ValueError(f"expected rates of shape (k, {', '.join(map(str, self.pops['P'].geometry))}), "
+                             f"got {rates.shape}")
         self.pops["P"].queue(rates, self.steps_per_patch)
-        self._simulate(len(rates) * self.steps_per_patch * P.DT)
+        self._simulate(len(rates) * self.steps_per_patch * self.model.dt)
         left = self.pops["P"].queued_patches_left()
         if left:
             raise RuntimeError(f"{left} queued patches were not presented")
@@ -220,7 +224,7 @@ class V1Network:
 def build_network(layer, *, build_dir, variant: str = "fast", seed: int = 0, num_threads: int = 1,
                   static: bool = False, delays: dict | None = None, weights: dict | None = None,
                   annarchy_flags=(), profile: bool = False) -> V1Network:
-    """The network of a layer (``models.layers.LayerSpec``), compiled into *build_dir*.
+    """The network of a layer (``models.layers.LayerSpec``, with its model), compiled into *build_dir*.
 
     :param static: every projection static (no learning): the network of a snapshot.
     :param delays: recorded delays (name -> ms) instead of drawn ones.
@@ -228,7 +232,7 @@ def build_network(layer, *, build_dir, variant: str = "fast", seed: int = 0, num
         layer 4 under layer 2/3, or every projection of a snapshot).
     """
     spec = layer.static() if static else layer
-    network = V1Network(dict(spec.populations), spec.projections, variant=variant, seed=seed,
+    network = V1Network(layer.model, dict(spec.populations), spec.projections, variant=variant, seed=seed,
                         num_threads=num_threads, build_dir=build_dir, delays=delays,
                         annarchy_flags=annarchy_flags, profile=profile)
     network.compile()

@@ -1,25 +1,26 @@
-"""Neuron types of the V1 model (docs/model.md §2), generated from ``models.parameters``.
+"""Neuron types of the V1 model (docs/model.md §2), generated from a model value.
 
 Teichmann, Larisch & Hamker (2021), Neural Networks 144:210-228; Larisch et al.
 (2021), PLOS Comput Biol 17(11):e1009566; the adaptive exponential neuron follows
 Clopath et al. (2010), Nat Neurosci 13:344.
 
 Each type is a ``NeuronModel``: the ANNarchy definition as plain text (parameters,
-equations, spike condition, reset), written from the constants of
-``models.parameters`` so that an edit there reaches the equations, and recorded
-as it is in every run's ``run.json``. ``NeuronModel.annarchy()`` turns it into an
+equations, spike condition, reset), written from the numbers of a model value
+(``models.parameters.Model``: ``lgn_relay(model)``, ``adex(model)``), and recorded as it
+is in every run's ``run.json``. ``NeuronModel.annarchy()`` turns it into an
 ``ANNarchy.Neuron`` (ANNarchy is imported only then).
 
 The equations are written exactly as the specification states them; the order of
 the lines matters (ANNarchy evaluates them top to bottom: ``Spike`` reads ``state``
-before it is counted down). Integration: explicit Euler with step DT; the spike's
+before it is counted down). Integration: explicit Euler with step model.dt; the spike's
 jumps are written so that they do not depend on the step (docs/model.md §2).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
-from models import parameters as P
+from models.parameters import Model
 
 
 @dataclass(frozen=True)
@@ -55,17 +56,18 @@ def _per_step(jump: str, dt: float) -> str:
     return jump if dt == 1.0 else f"({jump})/dt"
 
 
-def lgn_relay(dt: float = P.DT) -> NeuronModel:
-    """The LGN relay cell; its ``Spike`` is 1 for LGN_SPIKE_MS after each spike."""
-    p = P.LGN_PARAMETERS
-    on = P.steps(P.LGN_SPIKE_MS, dt)          # steps with Spike = 1
+@lru_cache(maxsize=None)
+def lgn_relay(model: Model) -> NeuronModel:
+    """The LGN relay cell; its ``Spike`` is 1 for lgn.spike_ms after each spike."""
+    p = model.lgn
+    on = model.steps(p.spike_ms, "lgn.spike_ms")          # steps with Spike = 1
     spiking = "state == 1" if on == 1 else f"state >= 1"
     count_down = "if state > 0: -1 else: 0" if on == 1 else "if state > 1: state - 1 else: if state > 0: -1 else: 0"
     return NeuronModel(
         name="LGN relay",
-        parameters=dict(p),
+        parameters=p.parameters(),
         equations=f"""
-        dg_exc/dt = EL/{P.LGN_DRIFT_MS!r} : min=EL, init={P.LGN_G_INIT!r}
+        dg_exc/dt = EL/{p.drift_ms!r} : min=EL, init={p.g_init!r}
         Spike = if {spiking}: 1.0 else: 0.0
         dxtrace/dt = if {spiking}: 1/taux else: -xtrace/taux : init=0.0
         state = {count_down}
@@ -79,39 +81,40 @@ def lgn_relay(dt: float = P.DT) -> NeuronModel:
     )
 
 
-def adex(dt: float = P.DT) -> NeuronModel:
+@lru_cache(maxsize=None)
+def adex(model: Model) -> NeuronModel:
     """The AdEx cell with its 2-ms spike, written for integration step *dt*.
 
     ``state`` counts the spike's steps down: upstroke while state > d, downstroke while
-    1 <= state <= d (d steps of SPIKE_DOWNSTROKE_MS), and the jumps of the downstroke
+    1 <= state <= d (d steps of adex.downstroke_ms), and the jumps of the downstroke
     happen on its first step (state == d): vm to SPIKE_DOWNSTROKE_TO, and z and VT are held
     at their jump values for the rest of the downstroke. The rates of the downstroke (vm's
     currents, xtrace's 1/taux, wad's b/tauw) add up over its SPIKE_DOWNSTROKE_MS.
     """
-    p = P.ADEX_PARAMETERS
-    d = P.steps(P.SPIKE_DOWNSTROKE_MS, dt)
-    length = P.steps(P.SPIKE_UPSTROKE_MS, dt) + d
+    p, dt = model.adex, model.dt
+    d = model.steps(p.downstroke_ms, "adex.downstroke_ms")
+    length = model.steps(p.upstroke_ms, "adex.upstroke_ms") + d
     upstroke = f"state > {d}"
     first_down = f"state == {d}"
     down = "state == 1" if d == 1 else f"(state >= 1) and (state <= {d})"
     currents = "(Isp - (wad + b))/C + g_Exc - g_Inh"
     subthreshold = "(-gL*(vm - EL) + gL*DeltaT*exp((vm - VT)/DeltaT) - wad + z)/C + g_Exc - g_Inh"
-    dvm = (f"if {upstroke}: {P.SPIKE_UPSTROKE!r} "
-           f"else: if {first_down}: {_per_step(f'-(vm + {-P.SPIKE_DOWNSTROKE_TO!r})', dt)} + {currents} "
+    dvm = (f"if {upstroke}: {p.spike_upstroke!r} "
+           f"else: if {first_down}: {_per_step(f'-(vm + {-p.spike_downstroke_to!r})', dt)} + {currents} "
            + (f"else: if {down}: {currents} " if d > 1 else "")
            + f"else: {subthreshold}")
     return NeuronModel(
         name="AdEx (Clopath 2010)",
-        parameters=dict(p),
+        parameters=p.parameters(),
         equations=f"""
-        dvm/dt = {dvm} : init={p['EL']!r}
+        dvm/dt = {dvm} : init={p.EL!r}
         dvmean/dt = (pos(vm - EL)^2 - vmean)/taumean : init=0.0
-        dumeanLTD/dt = (vm - umeanLTD)/tauLTD : init={P.U_MEAN_INIT!r}
-        dumeanLTP/dt = (vm - umeanLTP)/tauLTP : init={P.U_MEAN_INIT!r}
+        dumeanLTD/dt = (vm - umeanLTD)/tauLTD : init={p.u_mean_init!r}
+        dumeanLTP/dt = (vm - umeanLTP)/tauLTP : init={p.u_mean_init!r}
         dxtrace/dt = if {down}: 1/taux else: -xtrace/taux : init=0.0
         dwad/dt = if {upstroke}: 0.0 else: if {down}: b/tauw else: (a*(vm - EL) - wad)/tauw : init=0.0
-        dz/dt = if {down}: {_per_step(f'-z + Isp - {P.Z_JUMP_OFFSET!r}', dt)} else: -z/tauz : init=0.0
-        dVT/dt = if {down}: {_per_step(f'(VTMax - VT) - {P.VT_JUMP_OFFSET!r}', dt)} else: (VTrest - VT)/tauVT : init={p['VTrest']!r}
+        dz/dt = if {down}: {_per_step(f'-z + Isp - {p.z_jump_offset!r}', dt)} else: -z/tauz : init=0.0
+        dVT/dt = if {down}: {_per_step(f'(VTMax - VT) - {p.vt_jump_offset!r}', dt)} else: (VTrest - VT)/tauVT : init={p.VTrest!r}
         dg_Exc/dt = -g_Exc/tau_gExc
         dg_Inh/dt = -g_Inh/tau_gInh
         Spike = if {down}: 1.0 else: 0.0
@@ -119,13 +122,10 @@ def adex(dt: float = P.DT) -> NeuronModel:
         """,
         spike="(vm > VT) and (state == 0)",
         reset=f"""
-        vm = {P.SPIKE_PEAK!r}
+        vm = {p.spike_peak!r}
         state = {length}
         VT = VTMax
         """,
         description="Adaptive exponential neuron with spike after-potential and adaptive threshold.",
     )
 
-
-LGN_RELAY = lgn_relay()
-ADEX = adex()

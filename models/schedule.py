@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models import parameters as P
 
 
 @dataclass(frozen=True)
@@ -21,9 +20,10 @@ class Schedule:
     normalize_every: int | None
 
     @classmethod
-    def for_run(cls, n_patches: int, save_every: int | None, normalize_every: int | None):
+    def for_run(cls, n_patches: int, save_every: int | None, normalize_every: int | None, n_snapshots: int = 20):
+        """The schedule of a run; by default a snapshot every 1/n_snapshots of it (the model's training.n_snapshots)."""
         if save_every is None:
-            save_every = max(1, n_patches // P.N_SNAPSHOTS)
+            save_every = max(1, n_patches // n_snapshots)
         return cls(n_patches, save_every, normalize_every)
 
     def snapshot_steps(self) -> list[int]:
@@ -34,15 +34,16 @@ class Schedule:
         """Is the ON/OFF balance applied right before *patch* (counted from 0) is presented?
 
         The published script presents a patch and then balances when the model time at
-        the start of that patch, patch * PRESENTATION_MS, is a multiple of NORMALIZE_MS
-        (20 s): with ``normalize_every`` = NORMALIZE_MS / PRESENTATION_MS patches (160 of
-        125 ms), after patches 0, 160, 320, ..., i.e. before patches 1, 161, 321, ....
+        the start of that patch, patch * input.presentation_ms, is a multiple of
+        training.normalize_ms (20 s): with ``normalize_every`` = normalize_ms / presentation_ms
+        patches (160 of 125 ms), after patches 0, 160, 320, ..., i.e. before patches 1, 161,
+        321, ....
         The initial weights are presented once unbalanced.
         """
         return bool(self.normalize_every) and patch >= 1 and (patch - 1) % self.normalize_every == 0
 
 
-def balance_on_off(weights: np.ndarray, patch_size: int = P.PATCH_SIZE) -> np.ndarray:
+def balance_on_off(weights: np.ndarray, patch_size: int) -> np.ndarray:
     """Scale each row's ON weights so that ||ON||_2 = ||OFF||_2 (docs/model.md §4).
 
     Columns are (row, column, ON/OFF) ranks in C-order: even columns are ON.

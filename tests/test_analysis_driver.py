@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 from analysis.responses import grating_rates, image_to_rates, noise_rates
-from models.layers import LAYER4
+from models.layers import layer4
+
+LAYER4 = layer4()                # the published model's layer 4
 
 STEP = 4000
 

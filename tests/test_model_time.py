@@ -12,19 +12,19 @@ import numpy as np
 import pytest
 
 from models import criteria
-from models import parameters as P
-from models.layers import LAYER4
+from models.layers import layer4
+from models.parameters import PUBLISHED
 from models.schedule import Schedule
 
 
 # --- normalisation interval ---------------------------------------------------------------------
 
 def test_normalisation_interval_is_model_time():
-    assert P.NORMALIZE_MS == 20_000.0
-    assert LAYER4.normalize_every * P.PRESENTATION_MS == P.NORMALIZE_MS      # 160 patches of 125 ms
-    assert P.whole_patches(20_000.0, presentation_ms=200.0) == 100           # a 200-ms presentation
+    assert PUBLISHED.training.normalize_ms == 20_000.0
+    assert layer4().normalize_every == 160                                       # of 125 ms
+    assert layer4(PUBLISHED.with_overrides({"input.presentation_ms": 200.0})).normalize_every == 100
     with pytest.raises(ValueError, match="not a whole number of 150-ms presentations"):
-        P.whole_patches(20_000.0, presentation_ms=150.0)
+        PUBLISHED.with_overrides({"input.presentation_ms": 150.0})
 
 
 # --- the health check at its patch ----------------------------------------------------------------
@@ -42,10 +42,10 @@ class _Window:
 @pytest.mark.parametrize("rate_window", [100, 150, 7])
 @pytest.mark.parametrize("block", [20, 33])
 def test_a_block_ends_at_the_health_check(rate_window, block):
-    from training import health
     from training.trainer import Trainer
     trainer = Trainer.__new__(Trainer)               # the block logic alone, no network
-    trainer.schedule = Schedule(n_patches=3000, save_every=2500, normalize_every=LAYER4.normalize_every)
+    trainer.model = PUBLISHED
+    trainer.schedule = Schedule(n_patches=3000, save_every=2500, normalize_every=PUBLISHED.normalize_every)
     trainer.rates = _Window(rate_window)
     trainer.checks_health = True
     trainer.BLOCK_PATCHES = block
@@ -54,7 +54,7 @@ def test_a_block_ends_at_the_health_check(rate_window, block):
     while trainer.patch < 3000:
         trainer.patch = trainer.rates.patch = trainer._block_end(snapshots)
         ends.append(trainer.patch)
-    assert health.CHECK_PATCH == P.HEALTH_CHECK_PATCH == 2000
+    assert PUBLISHED.health.check_patch == 2000
     assert 2000 in ends
 
 
@@ -63,12 +63,13 @@ def test_a_block_ends_at_the_health_check(rate_window, block):
 def test_has_field_is_one_definition(tmp_path):
     from analysis import series
     from training import health
+    LAYER4 = layer4()
     w_max = LAYER4.spec("LGN_E").rule.wMax                     # 5
     w = np.full((4, 648), 0.1)
     w[0, 3], w[1, 3], w[2, 3] = 2.5, 2.5 + 1e-9, 2.5 - 1e-9    # at, above and below wMax/2
     expected = [True, True, False, False]
-    assert criteria.has_field(w, w_max).tolist() == expected
-    report = health.check(w, w_max, np.zeros((20, 81)), 100, 2000, seed=0)
+    assert criteria.has_field(PUBLISHED, w, w_max).tolist() == expected
+    report = health.check(PUBLISHED, w, w_max, np.zeros((20, 81)), 100, 2000, seed=0)
     assert report.n_not_grown_E == 2 and report.w_half == 2.5
     shapes = LAYER4.snapshot_shapes()
     full = np.full(shapes["excitatory/V1weight"], 0.1)
@@ -86,11 +87,11 @@ def test_responsive_is_a_rate():
     orientations, frequencies, phases, contrasts = np.arange(0, 180, 45.0), [0.1], [0.0], [1.0]
     grid = np.array([[o, 0, 0, 0] for o in range(4)])
     counts = np.array([[1, 0], [3, 2], [1, 1], [0, 0]], dtype=float)    # peaks: 3 and 2 spikes
-    at_125 = tuning_analysis(counts, grid, orientations, frequencies, phases, contrasts, 0.125)
-    at_200 = tuning_analysis(counts, grid, orientations, frequencies, phases, contrasts, 0.200)
+    at_125 = tuning_analysis(PUBLISHED, counts, grid, orientations, frequencies, phases, contrasts, 0.125)
+    at_200 = tuning_analysis(PUBLISHED, counts, grid, orientations, frequencies, phases, contrasts, 0.200)
     assert at_125["responsive"][0].tolist() == [True, True]      # 24 Hz and 16 Hz
     assert at_200["responsive"][0].tolist() == [False, False]    # 15 Hz and 10 Hz
-    assert P.RESPONSIVE_HZ == 16.0
+    assert PUBLISHED.analysis.responsive_hz == 16.0
 
 
 # --- whitening numbers --------------------------------------------------------------------------
@@ -98,7 +99,7 @@ def test_responsive_is_a_rate():
 def test_whitening_numbers_come_from_the_model():
     import input.images as images
     from evaluation.protocol import Protocol
-    assert P.WHITENING == images.Whitening(f0_fraction=0.4, variance=0.1)
+    assert PUBLISHED.input.whitening == images.Whitening(f0_fraction=0.4, variance=0.1)
     assert (Protocol().f0_fraction, Protocol().variance) == (0.4, 0.1)
     assert not hasattr(images, "F0_FRACTION") and not hasattr(images, "WHITENED_VARIANCE")
     white = images.whiten(np.random.default_rng(0).standard_normal((32, 32)),

@@ -25,7 +25,8 @@ import pytest
 import ANNarchy as ann
 
 from models.network import compile_network
-from models.neurons import ADEX, LGN_RELAY
+from models.neurons import adex, lgn_relay
+from models.parameters import PUBLISHED
 from models.populations import VectorisedPopulation
 
 T = 1000
@@ -35,40 +36,62 @@ INH_CELL, INH_WEIGHT, INH_TIMES = 5, 0.8, list(range(0, T - 1, 23))
 LGN_SRC = [[5, 6, 20, 40, 41, 42, 80, 300, 301, 600],
            [3, 50, 51, 200, 998]]
 
-# docs/model.md §2, written out here (not imported from models/).
-C, gL, EL, DeltaT = 281.0, 30.0, -70.6, 2.0
-tauw, a, b, Isp, tauz = 144.0, 4.0, 0.0805, 400.0, 40.0
-VTrest, VTMax, tauVT, taux = -50.4, -30.4, 50.0, 15.0
-tauLTD, tauLTP, taumean, tau_gExc, tau_gInh = 10.0, 7.0, 750.0, 1.0, 10.0
-LGN_EL, LGN_VTREST, LGN_TAUX = -70.4, -50.4, 15.0
+# The equations are written out here from docs/model.md §2 (not imported from models/); their
+# numbers come from the model value, and every test runs for the published model and for a
+# deliberately different variant (tests/test_model.py pins PUBLISHED to the specification).
+VARIANT = PUBLISHED.with_overrides({
+    "adex.C": 250.0, "adex.gL": 35.0, "adex.EL": -68.0, "adex.DeltaT": 2.5, "adex.tauw": 100.0, "adex.a": 5.0,
+    "adex.b": 0.2, "adex.Isp": 350.0, "adex.tauz": 30.0, "adex.VTrest": -52.0, "adex.VTMax": -32.0,
+    "adex.tauVT": 40.0, "adex.taux": 12.0, "adex.tauLTD": 12.0, "adex.tauLTP": 6.0, "adex.taumean": 600.0,
+    "adex.tau_gInh": 8.0, "adex.spike_peak": 25.0, "adex.spike_upstroke": 4.0, "adex.spike_downstroke_to": -50.0,
+    "adex.z_jump_offset": 12.0, "adex.vt_jump_offset": 0.5, "adex.u_mean_init": -69.0,
+    "lgn.EL": -70.0, "lgn.VTrest": -51.0, "lgn.taux": 12.0, "lgn.g_init": -70.2})
+MODELS = {"published": PUBLISHED, "variant": VARIANT}
+
+
+class Numbers:
+    """The numbers of one model, under the names of the equations."""
+
+    def __init__(self, model):
+        a, lgn = model.adex, model.lgn
+        for name in a.PARAMETERS:
+            setattr(self, name, getattr(a, name))
+        self.peak, self.up, self.down_to = a.spike_peak, a.spike_upstroke, a.spike_downstroke_to
+        self.z_jump, self.vt_jump, self.u_init = a.z_jump_offset, a.vt_jump_offset, a.u_mean_init
+        self.LGN_EL, self.LGN_VTREST, self.LGN_TAUX, self.LGN_G0 = lgn.EL, lgn.VTrest, lgn.taux, lgn.g_init
+
+
+@pytest.fixture(scope="module", params=list(MODELS))
+def model(request):
+    return MODELS[request.param]
 
 ADEX_VARS = ("vm", "vmean", "umeanLTD", "umeanLTP", "xtrace", "wad", "z", "VT", "g_Inh", "Spike", "state")
 
 
 @pytest.fixture(scope="module")
-def sim(tmp_path_factory):
+def sim(tmp_path_factory, model):
     net = ann.Network(dt=DT, seed=1)
     net.config(num_threads=1)
     n = len(DRIVE)
     src = net.create(ann.SpikeSourceArray(spike_times=[[float(s) for s in range(T)]] * n))
     inh = net.create(ann.SpikeSourceArray(spike_times=[float(s) for s in INH_TIMES]))
-    adex = net.create(geometry=n, neuron=ADEX.annarchy(), name="AdEx")
+    plain = net.create(geometry=n, neuron=adex(model).annarchy(), name="AdEx")
     # the same neurons with exp() hoisted out of the update loop (models/populations.py)
-    vectorised = net.create(VectorisedPopulation(geometry=n, neuron=ADEX.annarchy(), name="AdExVectorised"))
+    vectorised = net.create(VectorisedPopulation(geometry=n, neuron=adex(model).annarchy(), name="AdExVectorised"))
     drive = np.full((n, n), None, dtype=object)
     for i, c in enumerate(DRIVE):
         drive[i, i] = float(c)
     inh_w = np.full((n, 1), None, dtype=object)
     inh_w[INH_CELL, 0] = INH_WEIGHT
-    for pop in (adex, vectorised):
+    for pop in (plain, vectorised):
         net.connect(src, pop, "Exc").from_matrix(drive)
         net.connect(inh, pop, "Inh").from_matrix(inh_w)
 
     lsrc = net.create(ann.SpikeSourceArray(spike_times=[[float(s) for s in t] for t in LGN_SRC]))
-    lgn = net.create(geometry=len(LGN_SRC), neuron=LGN_RELAY.annarchy(), name="LGN")
+    lgn = net.create(geometry=len(LGN_SRC), neuron=lgn_relay(model).annarchy(), name="LGN")
     net.connect(lsrc, lgn, "exc").one_to_one(weights=30.0)
 
-    m_adex = net.monitor(adex, list(ADEX_VARS) + ["spike"])
+    m_adex = net.monitor(plain, list(ADEX_VARS) + ["spike"])
     m_vec = net.monitor(vectorised, list(ADEX_VARS) + ["spike"])
     m_lgn = net.monitor(lgn, ["g_exc", "Spike", "xtrace", "spike"])
     build = tmp_path_factory.mktemp("neuron") / "build"
@@ -86,28 +109,32 @@ def sim(tmp_path_factory):
                 lgn=collect(m_lgn, ("g_exc", "Spike", "xtrace")), generated=generated)
 
 
-def adex_reference(in_exc, in_inh):
-    """Explicit Euler of the docs/model.md §2 AdEx table; in_exc/in_inh[n]: weights delivered in step n."""
+def adex_reference(m, in_exc, in_inh):
+    """Explicit Euler of the docs/model.md §2 AdEx table with the numbers *m* (``Numbers``);
+    in_exc/in_inh[n]: weights delivered in step n."""
+    C, gL, EL, DeltaT, tauw, a, b, Isp, tauz = m.C, m.gL, m.EL, m.DeltaT, m.tauw, m.a, m.b, m.Isp, m.tauz
+    VTrest, VTMax, tauVT, taux, tauLTD, tauLTP = m.VTrest, m.VTMax, m.tauVT, m.taux, m.tauLTD, m.tauLTP
+    taumean, tau_gExc, tau_gInh = m.taumean, m.tau_gExc, m.tau_gInh
     steps, N = in_exc.shape
-    vm, vmean = np.full(N, -70.6), np.zeros(N)
-    ud, up = np.full(N, -70.0), np.full(N, -70.0)
-    x, wad, z, VT = np.zeros(N), np.zeros(N), np.zeros(N), np.full(N, -50.4)
+    vm, vmean = np.full(N, EL), np.zeros(N)
+    ud, up = np.full(N, m.u_init), np.full(N, m.u_init)
+    x, wad, z, VT = np.zeros(N), np.zeros(N), np.zeros(N), np.full(N, VTrest)
     ge, gi, st = np.zeros(N), np.zeros(N), np.zeros(N)
     rec = {k: np.empty((steps, N)) for k in ADEX_VARS}
     spikes = [[] for _ in range(N)]
     for n in range(steps):
         ge, gi = ge + in_exc[n], gi + in_inh[n]
         gi_seen = gi                             # ANNarchy monitors record g_* right after step 1
-        dvm = np.where(st >= 2, 3.462,
-                       np.where(st == 1, -(vm + 51.75) + (Isp - (wad + b)) / C + ge - gi,
+        dvm = np.where(st >= 2, m.up,
+                       np.where(st == 1, -(vm - m.down_to) + (Isp - (wad + b)) / C + ge - gi,
                                 (-gL * (vm - EL) + gL * DeltaT * np.exp((vm - VT) / DeltaT) - wad + z) / C
                                 + ge - gi))
         dvmean = (np.maximum(vm - EL, 0.0) ** 2 - vmean) / taumean
         dud, dup = (vm - ud) / tauLTD, (vm - up) / tauLTP
         dx = np.where(st == 1, 1.0 / taux, -x / taux)
         dwad = np.where(st == 2, 0.0, np.where(st == 1, b / tauw, (a * (vm - EL) - wad) / tauw))
-        dz = np.where(st == 1, -z + Isp - 10.0, -z / tauz)
-        dVT = np.where(st == 1, (VTMax - VT) - 0.4, (VTrest - VT) / tauVT)
+        dz = np.where(st == 1, -z + Isp - m.z_jump, -z / tauz)
+        dVT = np.where(st == 1, (VTMax - VT) - m.vt_jump, (VTrest - VT) / tauVT)
         dge, dgi = -ge / tau_gExc, -gi / tau_gInh
         vm, vmean, ud, up = vm + DT * dvm, vmean + DT * dvmean, ud + DT * dud, up + DT * dup
         x, wad, z, VT = x + DT * dx, wad + DT * dwad, z + DT * dz, VT + DT * dVT
@@ -115,7 +142,7 @@ def adex_reference(in_exc, in_inh):
         spike_var = np.where(st == 1, 1.0, 0.0)
         st = np.where(st > 0, st - 1, 0.0)
         fired = (vm > VT) & (st == 0)
-        vm, st, VT = np.where(fired, 29.0, vm), np.where(fired, 2.0, st), np.where(fired, VTMax, VT)
+        vm, st, VT = np.where(fired, m.peak, vm), np.where(fired, 2.0, st), np.where(fired, VTMax, VT)
         for i in np.flatnonzero(fired):
             spikes[i].append(n)
         for k, v in zip(ADEX_VARS, (vm, vmean, ud, up, x, wad, z, VT, gi_seen, spike_var, st)):
@@ -124,12 +151,12 @@ def adex_reference(in_exc, in_inh):
 
 
 @pytest.fixture(scope="module")
-def ref():
+def ref(model):
     in_exc = np.tile(DRIVE, (T, 1))
     in_exc[0] = 0.0                              # the first source spike (t = 0) arrives in step 1
     in_inh = np.zeros((T, len(DRIVE)))
     in_inh[np.array(INH_TIMES) + 1, INH_CELL] = INH_WEIGHT
-    rec, spikes = adex_reference(in_exc, in_inh)
+    rec, spikes = adex_reference(Numbers(model), in_exc, in_inh)
     return dict(rec=rec, spikes=spikes)
 
 
@@ -157,10 +184,13 @@ def test_adex_spike_times_and_rates(sim, ref):
     assert rates == [1000.0 * len(s) / T for s in ref["spikes"]]
 
 
-def test_adex_spike_shape(sim):
+def test_adex_spike_shape(sim, model):
     """After a spike at step t: vm = 29 at t, 29 + 3.462 at t+1, the state-1 formula at t+2;
     VT = VTMax at t, one relaxation step at t+1, VTMax - 0.4 at t+2, then geometric decay to
-    VTrest with factor (1 - dt/tauVT); Spike = 1 at t+2 only; z = Isp - 10 at t+2."""
+    VTrest with factor (1 - dt/tauVT); Spike = 1 at t+2 only; z = Isp - 10 at t+2 (the
+    published numbers; the variant's own)."""
+    m = Numbers(model)
+    C, b, Isp, tauw, taux, VTrest, VTMax, tauVT = m.C, m.b, m.Isp, m.tauw, m.taux, m.VTrest, m.VTMax, m.tauVT
     rec = sim["adex"]
     n_checked = 0
     for i, times in enumerate(sim["adex"]["spikes"]):
@@ -174,16 +204,16 @@ def test_adex_spike_shape(sim):
             if t + 3 >= t_next or t + 3 >= T:
                 continue
             g_exc, g_inh = DRIVE[i], rec["g_Inh"][t + 2, i]      # recorded as used in step t+2
-            assert vm[t] == 29.0 and VT[t] == VTMax
-            assert vm[t + 1] == pytest.approx(29.0 + 3.462, rel=1e-14)
+            assert vm[t] == m.peak and VT[t] == VTMax
+            assert vm[t + 1] == pytest.approx(m.peak + m.up, rel=1e-14)
             assert VT[t + 1] == pytest.approx(VTMax + (VTrest - VTMax) / tauVT, rel=1e-14)
-            assert vm[t + 2] == pytest.approx(-51.75 + (Isp - (wad[t + 1] + b)) / C + g_exc - g_inh, rel=1e-12)
-            assert VT[t + 2] == pytest.approx(VTMax - 0.4, rel=1e-14)
-            assert z[t + 2] == pytest.approx(Isp - 10.0, rel=1e-14)
+            assert vm[t + 2] == pytest.approx(m.down_to + (Isp - (wad[t + 1] + b)) / C + g_exc - g_inh, rel=1e-12)
+            assert VT[t + 2] == pytest.approx(VTMax - m.vt_jump, rel=1e-14)
+            assert z[t + 2] == pytest.approx(Isp - m.z_jump, rel=1e-14)
             assert wad[t + 1] == wad[t] and wad[t + 2] == pytest.approx(wad[t + 1] + b / tauw, rel=1e-14)
             assert x[t + 2] == pytest.approx(x[t + 1] + 1.0 / taux, rel=1e-14)
             k = np.arange(t + 2, t_next)
-            np.testing.assert_allclose(VT[k], VTrest + (VTMax - 0.4 - VTrest) * (1 - DT / tauVT) ** (k - t - 2),
+            np.testing.assert_allclose(VT[k], VTrest + (VTMax - m.vt_jump - VTrest) * (1 - DT / tauVT) ** (k - t - 2),
                                        rtol=1e-12)
             n_checked += 1
     assert n_checked > 100
@@ -197,9 +227,11 @@ def test_vectorised_population_is_bit_identical(sim):
     assert sim["vectorised"]["spikes"] == sim["adex"]["spikes"]
 
 
-def test_lgn_relay(sim):
+def test_lgn_relay(sim, model):
     """LGN spikes exactly one step after each source spike; Spike = 1 on the step after each
     LGN spike; xtrace: += dt/taux on that step, else += -dt*xtrace/taux; g_exc held at EL."""
+    m = Numbers(model)
+    LGN_TAUX, LGN_EL = m.LGN_TAUX, m.LGN_EL
     rec = sim["lgn"]
     for j, src in enumerate(LGN_SRC):
         expected = [s + 1 for s in src if s + 1 < T]
@@ -216,7 +248,7 @@ def test_lgn_relay(sim):
         # EL (bounded below by EL, reset to EL) plus 30 on each step that relays a spike.
         g = np.full(T, LGN_EL)
         g[expected] += 30.0
-        g[0] = -70.6
+        g[0] = m.LGN_G0
         np.testing.assert_array_equal(rec["g_exc"][:, j], g)
     # Closed form after the isolated source spike at 3 (LGN spike 4, Spike 5, next Spike 52).
     k = np.arange(0, 47)
@@ -231,14 +263,16 @@ def test_spike_is_the_same_at_half_a_millisecond(compile_net):
     upstroke (+3.462 mV/ms), then 1 ms of downstroke with Spike = 1, at whose first step z
     jumps to Isp - 10, VT to VTMax - 0.4 and vm to -51.75; over the downstroke xtrace gains
     1/taux and wad b/tauw in all. The LGN relay's Spike lasts 1 ms and adds 1/taux to xtrace."""
-    from models.neurons import adex, lgn_relay
     dt, steps, drive = 0.5, 400, 2.0       # drive: g_Exc = 2 drive = 4 mV/ms
+    model = PUBLISHED.with_overrides({"dt": dt})
+    m = Numbers(model)
+    C, b, Isp, tauw, taux, VTMax, LGN_TAUX = m.C, m.b, m.Isp, m.tauw, m.taux, m.VTMax, m.LGN_TAUX
     net = ann.Network(dt=dt, seed=1)
     src = net.create(ann.SpikeSourceArray(spike_times=[[dt * s for s in range(steps)]]))
-    cell = net.create(geometry=1, neuron=adex(dt).annarchy(), name="AdExHalf")
+    cell = net.create(geometry=1, neuron=adex(model).annarchy(), name="AdExHalf")
     net.connect(src, cell, "Exc").one_to_one(weights=drive)
     lsrc = net.create(ann.SpikeSourceArray(spike_times=[[10.0]]))
-    relay = net.create(geometry=1, neuron=lgn_relay(dt).annarchy(), name="LGNHalf")
+    relay = net.create(geometry=1, neuron=lgn_relay(model).annarchy(), name="LGNHalf")
     net.connect(lsrc, relay, "exc").one_to_one(weights=30.0)
     m = net.monitor(cell, ["vm", "VT", "z", "wad", "xtrace", "Spike", "g_Exc", "spike"])
     ml = net.monitor(relay, ["Spike", "xtrace", "spike"])

@@ -215,14 +215,13 @@ def test_continue_line_names_the_interpreter_as_typed(tmp_path):
 def _interrupt_while_building(monkeypatch, argv):
     """ann_L4.py in this process, with Ctrl-C arriving while the network compiles."""
     import models.network
-    from models.layers import LAYER4
     from training import cli
 
     def ctrl_c(*args, **kwargs):
         raise KeyboardInterrupt
     monkeypatch.setattr(models.network, "build_network", ctrl_c)
     monkeypatch.setattr(sys, "argv", ["ann_L4.py"])          # ANNarchy's argv is set from it
-    return cli.main(LAYER4, [str(a) for a in argv])
+    return cli.main("L4", [str(a) for a in argv])
 
 
 def test_ctrl_c_while_compiling_a_new_run_leaves_nothing(monkeypatch, capsys, tmp_path):
@@ -296,33 +295,46 @@ def _package_copy(dst: Path) -> Path:
     return dst
 
 
-def test_edited_neuron_constant_changes_the_record_and_is_refused(l4_reference, tmp_path):
+def test_edited_source_changes_the_record_but_resume_rebuilds_the_recorded_model(l4_reference, tmp_path,
+                                                                                  monkeypatch):
     """Edit one AdEx constant (C) in a copy of the package: its model description changes
-    exactly there, and --resume of a run recorded with the original model is refused."""
+    exactly there. --resume rebuilds the model from run.json, so the edit does not change
+    the resumed run; a --set that contradicts the record is refused before anything runs."""
     edited = _package_copy(tmp_path / "edited_package")
     params = edited / "models" / "parameters.py"
     text = params.read_text()
-    assert text.count("C=281.0,") == 1
-    params.write_text(text.replace("C=281.0,", "C=282.0,"))
-    describe = ("import json, sys; from models.description import describe; from models.layers import LAYER4; "
-                "json.dump(describe(LAYER4), sys.stdout)")
+    assert text.count("C: float = 281.0 ") == 1
+    params.write_text(text.replace("C: float = 281.0 ", "C: float = 282.0 "))
+    describe = ("import json, sys; from models.description import describe; from models.layers import layer4; "
+                "json.dump(describe(layer4()), sys.stdout)")
     original = json.loads(ok(subprocess.run([sys.executable, "-c", describe], cwd=REPO_ROOT, capture_output=True,
                                             text=True)).stdout)
     changed = json.loads(ok(subprocess.run([sys.executable, "-c", describe], cwd=edited, capture_output=True,
                                            text=True)).stdout)
-    recorded = json.loads((l4_reference / "run.json").read_text())["model"]
-    assert recorded == original                      # the run recorded the whole current model
-    assert original["neurons"]["AdEx (Clopath 2010)"]["parameters"]["C"] == 281.0
+    recorded = json.loads((l4_reference / "run.json").read_text())
+    assert recorded["model"] == original                  # the run recorded the whole current model
     assert changed["neurons"]["AdEx (Clopath 2010)"]["parameters"]["C"] == 282.0
-    assert changed["constants"]["ADEX_PARAMETERS"]["C"] == 282.0
+    assert changed["value"]["adex"]["C"] == 282.0 and changed["hash"] != original["hash"]
     changed["neurons"]["AdEx (Clopath 2010)"]["parameters"]["C"] = 281.0
-    changed["constants"]["ADEX_PARAMETERS"]["C"] = 281.0
-    assert changed == original                       # nothing else differs
+    changed["value"]["adex"]["C"] = 281.0
+    changed["hash"] = original["hash"]
+    assert changed == original                            # nothing else differs
+
+    # The resumed model is the recorded one, whatever the source now says.
+    import models.parameters as parameters
+    from training.cli import build_parser, resolve_model
+    monkeypatch.setattr(parameters, "PUBLISHED", parameters.PUBLISHED.with_overrides({"adex.C": 282.0}))
+    args = build_parser("L4").parse_args(["--resume", "--out", str(l4_reference)])
+    assert resolve_model("L4", args, recorded).adex.C == 281.0
+    args = build_parser("L4").parse_args(["--resume", "--set", "adex.C=281"])
+    assert resolve_model("L4", args, recorded).adex.C == 281.0                      # agrees: accepted
+    monkeypatch.undo()
 
     stopped = _copy_run(l4_reference, tmp_path / "stopped", status="interrupted")
-    proc = subprocess.run(_cmd("ann_L4.py", "--out", stopped, "--build-dir", tmp_path / "b", "--resume"),
-                          cwd=edited, env=_env(1), capture_output=True, text=True, timeout=ERROR_TIMEOUT)
-    refused(proc, "the model was edited", "neurons.AdEx (Clopath 2010).parameters.C")
+    proc = subprocess.run(_cmd("ann_L4.py", "--out", stopped, "--build-dir", tmp_path / "b", "--resume",
+                               "--set", "adex.C=282"),
+                          cwd=REPO_ROOT, env=_env(1), capture_output=True, text=True, timeout=ERROR_TIMEOUT)
+    refused(proc, "adex.C = 282.0: the run to resume has adex.C = 281.0")
     assert not (tmp_path / "b").exists()
 
 

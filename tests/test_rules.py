@@ -24,7 +24,8 @@ import pytest
 import ANNarchy as ann
 
 from models.network import compile_network
-from models.neurons import LGN_RELAY
+from models.neurons import lgn_relay
+from models.parameters import PUBLISHED
 from rules import ClopathParams, VogelsParams
 from rules.clopath import literal_synapse as clopath_synapse
 from rules.fast import FastClopathProjection, FastVogelsProjection
@@ -115,7 +116,7 @@ def _run(directory, num_threads):
     net = ann.Network(dt=DT, seed=1)
     net.config(num_threads=num_threads)
     src = net.create(ann.SpikeSourceArray(spike_times=[list(map(float, s)) for s in SRC_TIMES]))
-    lgn = net.create(geometry=N_PRE, neuron=LGN_RELAY.annarchy(), name="LGN")
+    lgn = net.create(geometry=N_PRE, neuron=lgn_relay(PUBLISHED).annarchy(), name="LGN")
     net.connect(src, lgn, "exc").one_to_one(weights=LGN_WEIGHT)
     post = net.create(geometry=N_POST, neuron=PrescribedPost, name="Post")
     for key, values in POST.items():

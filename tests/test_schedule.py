@@ -42,5 +42,5 @@ def test_thread_policy():
 
 
 def test_only_layer23_has_varying_delays():
-    from models.layers import LAYER4, LAYER23
-    assert LAYER23.has_varying_delays and not LAYER4.has_varying_delays
+    from models.layers import layer4, layer23
+    assert layer23().has_varying_delays and not layer4().has_varying_delays

@@ -4,7 +4,9 @@ import json
 import numpy as np
 
 from analysis import series
-from models.layers import LAYER4
+from models.layers import layer4
+
+LAYER4 = layer4()                # the published model's layer 4
 
 
 def _metrics(step, gabor_e):

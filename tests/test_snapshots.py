@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from analysis.analyze import main as analyze_main
-from models.layers import LAYER4, LAYER23
+from models.layers import layer4, layer23
+
+LAYER4, LAYER23 = layer4(), layer23()           # the published model's layers
 from training.snapshots import SnapshotError, load_delays, load_snapshot, load_trained, read_matrix
 
 
@@ -76,7 +78,7 @@ def test_trained_layer23_needs_its_layer4(tmp_path):
     l4 = write_layer(tmp_path / "l4", LAYER4, 40)
     (run / "run.json").write_text(json.dumps({"layer4": {"folder": str(l4), "step": 40}}))
     trained = load_trained(run)
-    assert trained.layer is LAYER23 and trained.l4.step == 40
+    assert trained.layer == LAYER23 and trained.l4.step == 40
     assert set(trained.weights) == {s.name for s in LAYER23.projections}
     assert set(trained.delays) == {"E_E2", "E2_I2"}
     (run / "excitatory" / "V1toV2_Delay.txt").unlink()

@@ -4,7 +4,10 @@ The options are parsed here *before* ANNarchy is imported: ANNarchy parses
 ``sys.argv`` itself (and would answer ``--help`` with its own text), so this
 parser knows ANNarchy's flags, documents them, and hands ANNarchy only those.
 Every input is checked before anything is written to the output folder.
-The run itself: ``training.trainer``; its record: ``training.record``.
+The model is a value (``models.parameters.Model``): ``--model NAME`` (``models.variants``),
+``--params FILE.toml`` and ``--set section.key=value`` make it, ``--resume`` rebuilds it
+from ``run.json``. ``train(model, layer, out, seed, patches, ...)`` is the run itself, for
+notebooks as for the scripts; the loop: ``training.trainer``; the record: ``training.record``.
 """
 from __future__ import annotations
 
@@ -18,7 +21,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from models import parameters as P
+from models.layers import layers
+from models.parameters import PUBLISHED, Model, ModelError, parse_set, read_params
+from models.variants import VARIANTS, variant
 from training import checkpoint, files, record, run_folder
 from training.folder_lock import FolderBusy, FolderLock, FolderNotWritable
 from training.options import OneLineErrorParser, UsageError, non_negative_int, positive_int, seed_int
@@ -27,7 +32,8 @@ from training.snapshots import SnapshotError, complete_steps, load_snapshot
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-def build_parser(layer) -> argparse.ArgumentParser:
+def build_parser(layer_name: str) -> argparse.ArgumentParser:
+    layer = layers(PUBLISHED)[layer_name]
     what = "layer 4 (LGN -> E/I)" if layer.name == "L4" else "layer 2/3 on top of the frozen layer 4"
     parser = OneLineErrorParser(
         prog=f"ann_{layer.name}.py",
@@ -36,7 +42,9 @@ def build_parser(layer) -> argparse.ArgumentParser:
     )
     run = parser.add_argument_group("run")
     run.add_argument("--patches", type=positive_int, default=None, metavar="N",
-                     help=f"number of patches to present, 125 ms each (default: {P.N_PATCHES})")
+                     help="number of patches to present (default: the model's training.n_patches, "
+                          f"{PUBLISHED.training.n_patches} of {PUBLISHED.input.presentation_ms:g} ms in the "
+                          "published model)")
     run.add_argument("--seed", type=seed_int, default=None, metavar="S",
                      help="seed of every random generator; the same seed and thread count give "
                           "identical weight files (default: a fresh seed, recorded in run.json)")
@@ -59,13 +67,25 @@ def build_parser(layer) -> argparse.ArgumentParser:
                           "recorded settings (seed, patches, threads, ...); the result is identical to "
                           "an uninterrupted run")
     run.add_argument("--build-dir", default=None, metavar="DIR",
-                     help="ANNarchy compile directory (default: build/<layer>-<variant>-j<threads>)")
+                     help="ANNarchy compile directory (default: build/<layer>-<variant>-j<threads>-<model "
+                          "hash>)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.add_argument("--tensorboard", default=None, metavar="DIR",
                      help="also write TensorBoard events into DIR: rates at every rate window, weight "
                           "statistics and receptive fields at every snapshot, the run record at the end "
                           "(view with: tensorboard --logdir DIR). The same figures are PNGs in the output "
                           "folder (V1Layer/, V2Layer/) in any case")
+    model = parser.add_argument_group(
+        "model", "The published model (docs/model.md) unless changed here; the model is recorded in run.json "
+                 "and --resume rebuilds it from there. Order: --model, then --params, then --set.")
+    model.add_argument("--model", default=None, choices=tuple(VARIANTS), metavar="NAME",
+                       help=f"a named variant of models/variants.py: {', '.join(VARIANTS)} (default: published; "
+                            "layer 2/3: the model of its layer-4 run)")
+    model.add_argument("--params", default=None, metavar="FILE",
+                       help="a TOML file of overrides, e.g. '[adex]' then 'gL = 35'")
+    model.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                       help="override one number, e.g. --set adex.gL=35 --set sizes.n_exc=400 "
+                            "--set l4.LGN_E.wMax=4 (repeatable; checked, one-line error if invalid)")
     if layer.frozen_from is not None:
         l4 = parser.add_argument_group("layer 4 input")
         l4.add_argument("--l4", default=None, metavar="DIR",
@@ -132,8 +152,8 @@ class _Progress:
     training: bool = False            # the training loop started writing
 
 
-def main(layer, argv=None) -> int:
-    args = build_parser(layer).parse_args(argv)
+def main(layer_name: str, argv=None) -> int:
+    args = build_parser(layer_name).parse_args(argv)
     args.command = [sys.argv[0]] + (list(argv) if argv is not None else sys.argv[1:])
     progress = _Progress()
     try:
@@ -143,9 +163,9 @@ def main(layer, argv=None) -> int:
         except (FolderBusy, FolderNotWritable) as exc:
             raise UsageError(str(exc))
         try:
-            return _run(layer, args, progress)
+            return _run(layer_name, args, progress)
         except KeyboardInterrupt:              # said while the folder is still ours
-            print("\n" + _interrupted(layer, args, progress), file=sys.stderr)
+            print("\n" + _interrupted(layer_name, args, progress), file=sys.stderr)
             return 130
         finally:
             lock.release(remove_created=True)       # a folder made for a refused run goes again
@@ -153,11 +173,11 @@ def main(layer, argv=None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("\n" + _interrupted(layer, args, progress), file=sys.stderr)
+        print("\n" + _interrupted(layer_name, args, progress), file=sys.stderr)
         return 130
 
 
-def _interrupted(layer, args, progress: _Progress) -> str:
+def _interrupted(layer_name: str, args, progress: _Progress) -> str:
     """Ctrl-C outside the training loop's own handling (while compiling, or a second Ctrl-C):
     say what is on disk; a new run without a checkpoint leaves nothing behind."""
     out_dir = Path(args.out)
@@ -166,7 +186,7 @@ def _interrupted(layer, args, progress: _Progress) -> str:
         state = "the checkpoint" if progress.training else f"{out_dir} is unchanged; its checkpoint"
         return f"interrupted: {state} at patch {latest[-1]} is complete; continue with: {resume_command(args)}"
     if progress.created_folder:
-        run_folder.discard(out_dir, layer)
+        run_folder.discard(out_dir, layers(PUBLISHED)[layer_name])
         try:
             out_dir.rmdir()                   # only if empty
         except OSError:
@@ -175,14 +195,56 @@ def _interrupted(layer, args, progress: _Progress) -> str:
     return f"interrupted {when}: nothing was written; start the run again with the same command"
 
 
-def _resolve_settings(layer, args, out_dir: Path) -> dict | None:
-    """Fill the options left at their defaults; with --resume, from the run's run.json.
+
+
+def _model_options(args) -> dict:
+    """The overrides of --params and --set, in that order, as dotted keys."""
+    overrides = dict(read_params(args.params)) if args.params else {}
+    overrides.update(parse_set(args.overrides))
+    return overrides
+
+
+def resolve_model(layer_name: str, args, recorded: dict | None) -> Model:
+    """The model of this run: with --resume the recorded one (options that contradict it are
+    refused), else --model (layer 2/3: by default its layer-4 run's model), --params, --set."""
+    try:
+        overrides = _model_options(args)
+        if recorded is not None:
+            value = recorded.get("model", {}).get("value")
+            if value is None:
+                raise UsageError(f"{args.out}/run.json: the run records no model value (an older version); "
+                                 "it cannot be resumed by this one: start again with --overwrite")
+            model = Model.from_record(value)
+            wanted = (variant(args.model) if args.model else model).with_overrides(overrides)
+            if wanted != model:
+                key, (given, had) = next(iter(wanted.differences(model).items()))
+                raise UsageError(f"{key} = {given}: the run to resume has {key} = {had} (leave the model options "
+                                 "out; a checkpoint continues only the same model)")
+            return model
+        if args.model:
+            base = variant(args.model)
+        elif layer_name == "L2_3":
+            from training.snapshots import SnapshotError, model_of_run
+            try:
+                base = model_of_run(Path(args.l4))
+            except SnapshotError as exc:
+                raise UsageError(str(exc))
+        else:
+            base = PUBLISHED
+        return base.with_overrides(overrides)
+    except ModelError as exc:
+        raise UsageError(str(exc))
+
+
+def _resolve_settings(layer_name: str, args, out_dir: Path) -> dict | None:
+    """Fill the options left at their defaults (the number of patches: the model's, see
+    ``_run``); with --resume, from the run's run.json.
 
     Returns the recorded run.json of the run to resume (None for a new run).
     """
-    defaults = {"patches": P.N_PATCHES, "variant": "fast", "num_threads": 1}
-    if layer.frozen_from is not None:
-        defaults["l4"] = layer.frozen_from.default_out
+    defaults = {"variant": "fast", "num_threads": 1}
+    if layer_name == "L2_3":
+        defaults["l4"] = "output_L4"
     if not args.resume:
         for name, value in defaults.items():
             if getattr(args, name) is None:
@@ -192,11 +254,11 @@ def _resolve_settings(layer, args, out_dir: Path) -> dict | None:
     if args.overwrite:
         raise UsageError("--resume and --overwrite exclude each other")
     try:
-        recorded = record.read(out_dir / "run.json", layer)
+        recorded = record.read(out_dir / "run.json", layer_name)
     except record.RecordError as exc:
         raise UsageError(str(exc))
     wanted = {option: recorded[key] for option, key in record.RESUMED_SETTINGS.items()}
-    if layer.frozen_from is not None:
+    if layer_name == "L2_3":
         wanted.update(l4=recorded["layer4"]["folder"], l4_step=recorded["layer4"]["step"])
     images = recorded["images"]
     wanted["num_threads"] = recorded.get("threads_requested", recorded["threads"])
@@ -281,47 +343,98 @@ def _report_sections(network, patches: int, folder) -> None:
     files.save_json(Path(folder) / "profile_sections.json", {"patches": patches, "ms_per_patch": table})
 
 
-def _run(layer, args, progress: _Progress) -> int:
+class TrainingFailed(Exception):
+    """The run stopped on an error after its inputs were accepted (already reported)."""
+
+    def __init__(self, message: str, exit_code: int = 1):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def _run(layer_name: str, args, progress: _Progress) -> int:
+    """The command line's run: settings (and with --resume the record), the model, then ``train``."""
+    out_dir = Path(args.out)
+    recorded = _resolve_settings(layer_name, args, out_dir)
+    model = resolve_model(layer_name, args, recorded)
+    if args.patches is None:
+        args.patches = model.training.n_patches
+    try:
+        result = train(model, layer_name, out_dir, args.seed, args.patches, save_every=args.save_every,
+                       variant=args.variant, threads=args.num_threads, force_threads=args.force_threads,
+                       images=args.images, l4=getattr(args, "l4", None), l4_step=getattr(args, "l4_step", None),
+                       overwrite=args.overwrite, resume=recorded, build_dir=args.build_dir,
+                       progress=not args.no_progress, tensorboard=args.tensorboard, gpu=args.gpu,
+                       annarchy_flags=annarchy_flags(args), profile=args.profile, profile_out=args.profile_out,
+                       command=args.command, overrides=_model_options(args), model_name=args.model,
+                       recorded_threads=getattr(args, "resumed_threads", None),
+                       recorded_images_sha256=getattr(args, "recorded_images_sha256", None),
+                       progress_state=progress, continue_command=resume_command(args))
+    except TrainingFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    return 128 + result["stopped_by_signal"] if result.get("status") == "interrupted" else 0
+
+
+def train(model: Model, layer: str, out, seed: int | None = None, patches: int | None = None, *,
+          save_every: int | None = None, variant: str = "fast", threads: int = 1, force_threads: bool = False,
+          images=None, l4=None, l4_step: int | None = None, overwrite: bool = False, resume: dict | None = None,
+          build_dir=None, progress: bool = True, tensorboard=None, gpu=None, annarchy_flags=(),
+          profile: bool = False, profile_out=None, command=None, overrides: dict | None = None,
+          model_name: str | None = None, recorded_threads: int | None = None,
+          recorded_images_sha256: str | None = None, progress_state=None, continue_command: str | None = None) -> dict:
+    """Train *layer* ("L4" or "L2_3") of *model* into *out*; returns the run record (``run.json``).
+
+    The same steps as the scripts, which call it: check every input, build the network of
+    the model, present the patches (snapshots, ON/OFF balance, health check, checkpoints),
+    record everything. ``seed`` None draws one (recorded); ``patches`` None: the model's
+    ``training.n_patches``; ``l4``: the layer-4 run under layer 2/3. A bad input raises
+    ``UsageError`` (one line) before anything is written; an error while training raises
+    ``TrainingFailed``. *resume* is the record of the run to continue (``--resume``).
+    """
     from input.images import InputDataError, resolve_images
     import numpy as np
 
-    out_dir = Path(args.out)
-    recorded = _resolve_settings(layer, args, out_dir)
-    if args.gpu is not None:
+    spec = layers(model)[layer]
+    out_dir = Path(out)
+    progress_state = progress_state if progress_state is not None else _Progress()
+    continue_command = continue_command or f"{sys.executable} ann_{layer}.py --out {out_dir} --resume"
+    patches = model.training.n_patches if patches is None else int(patches)
+    if gpu is not None:
         raise UsageError("--gpu: the CUDA backend is not supported (the Poisson input and the fast rules "
                          "have no CUDA code); the model runs on CPUs")
-    seed = args.seed if args.seed is not None else int(np.random.SeedSequence().entropy % (2**31))
+    seed = seed if seed is not None else int(np.random.SeedSequence().entropy % (2**31))
+    patch_size = model.input.patch_size
 
     # 1. inputs, all checked before any output exists
     try:
-        source = resolve_images(args.images, patch_size=P.PATCH_SIZE, whitening=P.WHITENING, log=lambda msg: print(msg, file=sys.stderr),
-                                download=recorded is None)
+        source = resolve_images(images, patch_size=patch_size, whitening=model.input.whitening,
+                                log=lambda msg: print(msg, file=sys.stderr), download=resume is None)
     except InputDataError as exc:
         raise UsageError(str(exc))
-    if recorded is not None and source.sha256 != args.recorded_images_sha256:
+    if resume is not None and source.sha256 != recorded_images_sha256:
         raise UsageError(f"{source.path or 'stand-in images'}: not the images the interrupted run trained on "
                          "(content hash differs from run.json)")
     frozen = None
-    if layer.frozen_from is not None:
-        if recorded is None and args.l4_step is None:
-            _check_layer4_finished(layer.frozen_from, Path(args.l4))
+    if spec.frozen_from is not None:
+        if resume is None and l4_step is None:
+            _check_layer4_finished(spec.frozen_from, Path(l4 if l4 is not None else "output_L4"))
         try:
-            frozen = load_snapshot(layer.frozen_from, Path(args.l4), args.l4_step)
+            frozen = load_snapshot(spec.frozen_from, Path(l4 if l4 is not None else "output_L4"), l4_step)
         except SnapshotError as exc:
             raise UsageError(str(exc))
-    if args.tensorboard:
+    if tensorboard:
         from training.monitor import TensorBoardMissing, check_tensorboard
         try:
             check_tensorboard()
         except TensorBoardMissing as exc:
             raise UsageError(str(exc))
     resume_state = None
-    if recorded is None:
+    if resume is None:
         try:
-            note = run_folder.prepare(out_dir, layer, args.overwrite)
+            note = run_folder.prepare(out_dir, spec, overwrite)
         except run_folder.OutputFolderError as exc:
             raise UsageError(str(exc))
-        progress.created_folder = True
+        progress_state.created_folder = True
         if note:
             print(note, file=sys.stderr)
     else:
@@ -329,38 +442,36 @@ def _run(layer, args, progress: _Progress) -> int:
         try:
             resume_state = checkpoint.load_latest(out_dir)
         except checkpoint.CheckpointError as exc:
-            if run_folder.never_started(out_dir, layer):
+            if run_folder.never_started(out_dir, spec):
                 raise UsageError(f"{out_dir}: the run stopped before its first checkpoint, so there is nothing "
                                  "to resume; start it again without --resume (the folder is reused)")
             raise UsageError(f"{exc}; start again with --overwrite")
 
     # 2. network (ANNarchy is imported only now, and sees only its own flags)
     from training.annarchy_env import hand_over_argv
-    hand_over_argv(annarchy_flags(args))
+    hand_over_argv(list(annarchy_flags))
     from input.patches import PatchSampler
     from models.network import build_network
     from models.schedule import Schedule
     from training.trainer import Interrupted, Trainer
 
-    if recorded is None:
-        threads, note = thread_policy(args.variant, args.num_threads, args.force_threads,
-                                      varying_delays=layer.has_varying_delays)
+    if resume is None:
+        run_threads, note = thread_policy(variant, threads, force_threads, varying_delays=spec.has_varying_delays)
         if note:
             print(note, file=sys.stderr)
     else:
-        threads = args.resumed_threads
-    build_dir = Path(args.build_dir) if args.build_dir else \
-        REPO_ROOT / "build" / f"{layer.name}-{args.variant}-j{threads}"
-    network = build_network(layer, build_dir=build_dir, variant=args.variant, seed=seed,
-                            num_threads=threads, weights=frozen.weights if frozen else None,
-                            annarchy_flags=annarchy_flags(args), profile=args.profile)
-    sampler = PatchSampler(source.images, patch_size=P.PATCH_SIZE, max_rate=P.MAX_RATE,
-                           flip_probability=P.FLIP_PROBABILITY, rng=np.random.default_rng([seed, 0]))
-    schedule = Schedule.for_run(args.patches, args.save_every, layer.normalize_every)
-    identity = {"layer": layer.name, "seed": seed, "threads": threads, "variant": args.variant,
+        run_threads = recorded_threads
+    build_dir = Path(build_dir) if build_dir else \
+        REPO_ROOT / "build" / f"{spec.name}-{variant}-j{run_threads}-{model.hash()}"
+    network = build_network(spec, build_dir=build_dir, variant=variant, seed=seed,
+                            num_threads=run_threads, weights=frozen.weights if frozen else None,
+                            annarchy_flags=annarchy_flags, profile=profile)
+    sampler = PatchSampler(source.images, patch_size=patch_size, max_rate=model.input.max_rate,
+                           flip_probability=model.input.flip_probability, rng=np.random.default_rng([seed, 0]))
+    schedule = Schedule.for_run(patches, save_every, spec.normalize_every, model.training.n_snapshots)
+    identity = {"layer": spec.name, "seed": seed, "threads": run_threads, "variant": variant,
                 "patches": schedule.n_patches, "save_every": schedule.save_every, "images_sha256": source.sha256}
-    trainer = Trainer(layer, network, sampler, schedule, out_dir, progress=not args.no_progress,
-                      checkpoint_meta=identity)
+    trainer = Trainer(spec, network, sampler, schedule, out_dir, progress=progress, checkpoint_meta=identity)
 
     def record_health(report):            # the early-failure check (training.health), in run.json at once
         metadata["health"] = report.record()
@@ -368,57 +479,54 @@ def _run(layer, args, progress: _Progress) -> int:
     trainer.on_health = record_health
 
     now = lambda: _dt.datetime.now().astimezone().isoformat(timespec="seconds")  # noqa: E731
-    if recorded is None:
+    if resume is None:
         metadata = record.new_record(
-            layer, command=args.command, seed=seed, schedule=schedule, variant=args.variant,
-            threads=threads, requested_threads=args.num_threads, force_threads=args.force_threads,
-            out=args.out, source=source,
+            spec, command=command, seed=seed, schedule=schedule, variant=variant,
+            threads=run_threads, requested_threads=threads, force_threads=force_threads,
+            out=str(out), source=source,
             layer4=None if frozen is None else {"folder": str(frozen.folder), "step": frozen.step},
-            started=now())
+            started=now(), overrides=overrides, model_name=model_name)
     else:
         try:
             trainer.resume_from(*resume_state)
         except (checkpoint.CheckpointError, KeyError, ValueError) as exc:
             raise UsageError(f"{out_dir}: cannot resume: {exc}")
-        metadata = dict(recorded)
-        metadata["resumed"] = list(recorded.get("resumed", [])) + [
-            {"at_patch": trainer.patch, "time": now(), "command": args.command}]
+        metadata = dict(resume)
+        metadata["resumed"] = list(resume.get("resumed", [])) + [
+            {"at_patch": trainer.patch, "time": now(), "command": command}]
         print(f"resuming {out_dir} at patch {trainer.patch} of {schedule.n_patches}", file=sys.stderr)
     from training.monitor import RunMonitor
-    trainer.monitor = RunMonitor(layer, out_dir, tensorboard=args.tensorboard, start_patch=trainer.patch)
+    trainer.monitor = RunMonitor(spec, out_dir, tensorboard=tensorboard, start_patch=trainer.patch)
 
     # 3. training; an OS error (full disk, ...) keeps what a resume needs and nothing half-written
+    first_patch = trainer.patch
     try:
-        progress.training = True
+        progress_state.training = True
         files.save_json(out_dir / "run.json", dict(metadata, status="running"))
         timing = trainer.run()
     except Interrupted as stop:
         trainer.monitor.close()
         metadata.update(status="interrupted", interrupted_at_patch=stop.patch)
         files.save_json(out_dir / "run.json", metadata)
-        print(f"\n{stop}: checkpoint {stop.path} written; continue with: {resume_command(args)}",
-              file=sys.stderr)
-        return 128 + stop.signum
+        print(f"\n{stop}: checkpoint {stop.path} written; continue with: {continue_command}", file=sys.stderr)
+        return dict(metadata, stopped_by_signal=stop.signum)
     except OSError as exc:
         where = exc.filename or out_dir
         if checkpoint.list_patches(out_dir):
             last = checkpoint.list_patches(out_dir)[-1]
-            print(f"error: {where}: {exc.strerror or exc}; the checkpoint at patch {last} is complete: "
-                  f"fix the problem and continue with: {resume_command(args)}", file=sys.stderr)
-        else:
-            run_folder.discard(out_dir, layer)
-            print(f"error: {where}: {exc.strerror or exc}; nothing was kept", file=sys.stderr)
-        return 1
+            raise TrainingFailed(f"{where}: {exc.strerror or exc}; the checkpoint at patch {last} is complete: "
+                                 f"fix the problem and continue with: {continue_command}") from None
+        run_folder.discard(out_dir, spec)
+        raise TrainingFailed(f"{where}: {exc.strerror or exc}; nothing was kept") from None
     metadata.update(timing, status="complete", finished=now())
     metadata.pop("interrupted_at_patch", None)
     files.save_json(out_dir / "run.json", metadata)
     trainer.monitor.finish(metadata)
-    print(f"{layer.name}: {schedule.n_patches} patches, model time {timing['model_time_s']:.1f} s, "
+    print(f"{spec.name}: {schedule.n_patches} patches, model time {timing['model_time_s']:.1f} s, "
           f"wall time {timing['wall_time_s']:.1f} s, model/wall {timing['model_per_wall']:.2f}; "
           f"outputs in {out_dir}")
-    if args.profile:
-        _report_sections(network, trainer.patch - (recorded or {}).get("resumed", [{}])[-1].get("at_patch", 0)
-                         if recorded else schedule.n_patches, args.profile_out or out_dir)
+    if profile:
+        _report_sections(network, trainer.patch - first_patch, profile_out or out_dir)
     if metadata.get("health", {}).get("warning"):
         print(f"{out_dir}: {metadata['health']['warning']}", file=sys.stderr)   # again, after the bar
-    return 0
+    return metadata

@@ -7,9 +7,9 @@ and never get a receptive field. The study separates the two outcomes at patch 2
 the fraction of E cells whose LGN weights all stay below wMax/2: at most 0.09 in every
 healthy seed, at least 0.2 in every failing one, and cells without a field at patch 2,000
 never grow one later (runs to 20,000 patches). The numbers are the model's
-(``models.parameters``: HEALTH_*, FIELD_FRACTION) and a cell has a field by
-``models.criteria.has_field``. ``check`` applies that criterion; the trainer calls it
-once, at patch HEALTH_CHECK_PATCH whatever the rate window and block size, and the run prints the warning (or, for a partial
+(``Model.health``) and a cell has a field by ``models.criteria.has_field``. ``check``
+applies that criterion; the trainer calls it once, at patch health.check_patch whatever
+the rate window and block size, and the run prints the warning (or, for a partial
 loss above 5 %, a note) and records the result in ``run.json``.
 """
 from __future__ import annotations
@@ -19,12 +19,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from models import criteria
-from models import parameters as P
-
-CHECK_PATCH = P.HEALTH_CHECK_PATCH
-FAIL_NOT_GROWN = P.HEALTH_FAIL_FRACTION
-PARTIAL_NOT_GROWN = P.HEALTH_PARTIAL_FRACTION
-RATE_FROM_PATCH = P.HEALTH_RATE_FROM_PATCH
+from models.parameters import Model
 
 
 @dataclass
@@ -35,7 +30,7 @@ class HealthReport:
     n_not_grown_E: int
     n_E: int
     w_half: float            # wMax/2 of LGN -> E
-    i_rate_hz: float         # mean I rate over patches RATE_FROM_PATCH..patch
+    i_rate_hz: float         # mean I rate over patches health.rate_from_patch..patch
     criterion: str
     warning: str | None
 
@@ -43,21 +38,22 @@ class HealthReport:
         return asdict(self)
 
 
-def check(lgn_e_weights: np.ndarray, w_max: float, inhibitory_rates: np.ndarray, rate_window: int,
+def check(model: Model, lgn_e_weights: np.ndarray, w_max: float, inhibitory_rates: np.ndarray, rate_window: int,
           patch: int, seed: int | None) -> HealthReport:
     """The health of a layer-4 run at *patch* from its LGN->E weights and the I rates so far
     (rows of ``inhibitory_rates``: windows of *rate_window* patches)."""
-    grown = criteria.has_field(lgn_e_weights, w_max)
-    w_field = P.FIELD_FRACTION * w_max
-    field = "wMax/2" if P.FIELD_FRACTION == 0.5 else f"{P.FIELD_FRACTION:g} wMax"
+    h = model.health
+    grown = criteria.has_field(model, lgn_e_weights, w_max)
+    w_field = h.field_fraction * w_max
+    field = "wMax/2" if h.field_fraction == 0.5 else f"{h.field_fraction:g} wMax"
     n_e = len(grown)
     lost = int(n_e - grown.sum())
     fraction = lost / n_e
-    rows = np.asarray(inhibitory_rates)[RATE_FROM_PATCH // rate_window: patch // rate_window]
+    rows = np.asarray(inhibitory_rates)[h.rate_from_patch // rate_window: patch // rate_window]
     i_rate = float(rows.mean()) if rows.size else float("nan")
-    status = "failing" if fraction > FAIL_NOT_GROWN else "partial" if fraction > PARTIAL_NOT_GROWN else "healthy"
-    criterion = (f"at patch {CHECK_PATCH:,}, the fraction of E cells with every LGN weight below {field}: "
-                 f"failing above {FAIL_NOT_GROWN:.0%}, partial loss above {PARTIAL_NOT_GROWN:.0%}")
+    status = "failing" if fraction > h.fail_fraction else "partial" if fraction > h.partial_fraction else "healthy"
+    criterion = (f"at patch {h.check_patch:,}, the fraction of E cells with every LGN weight below {field}: "
+                 f"failing above {h.fail_fraction:.0%}, partial loss above {h.partial_fraction:.0%}")
     warning = None
     if status == "partial":
         warning = (f"Note: at patch {patch:,}, {lost} of the {n_e} E cells ({fraction:.0%}) have every LGN "
@@ -67,7 +63,7 @@ def check(lgn_e_weights: np.ndarray, w_max: float, inhibitory_rates: np.ndarray,
         warning = (
             f"WARNING: this layer-4 run has failed early (seed {seed}). At patch {patch:,}, {lost} of the "
             f"{n_e} E cells ({fraction:.0%}) have every LGN weight below {field} = {w_field:g}, and the "
-            f"inhibitory cells fired {i_rate:.2f} Hz on average over patches {RATE_FROM_PATCH}-{patch:,} "
+            f"inhibitory cells fired {i_rate:.2f} Hz on average over patches {h.rate_from_patch}-{patch:,} "
             "(healthy runs: 5-25 Hz). This is a known failure of the model in a few seeds (4 of 100 in "
             "docs/results/seed_study): the inhibition stays silent, these E cells lose their feed-forward "
             "weights and never grow a receptive field, so the fields and every measure of this run "

@@ -21,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 
-from models import parameters as P
 from training.files import atomic_write, save_json
 
 STATS_FILE = "weight_stats.json"
@@ -89,14 +88,14 @@ def plot_rates(out_dir, layer, cells=(0, 1, 2, 3)) -> Path:
     out_dir = Path(out_dir)
     exc, inh = np.load(out_dir / "frExc.npy"), np.load(out_dir / "frInh.npy")
     e_name, i_name = layer.rate_populations
-    patches = (np.arange(len(exc)) + 1) * P.RATE_WINDOW
+    patches = (np.arange(len(exc)) + 1) * layer.model.training.rate_window
     plt, (fig, axes) = _figure(2, 1, (8, 6))
     ax_cells, ax_mean = axes[0, 0], axes[1, 0]
     for c in cells:
         if c < exc.shape[1]:
             ax_cells.plot(patches, exc[:, c], lw=1, label=f"{e_name} cell {c}")
     ax_cells.set_ylabel("rate (Hz)")
-    ax_cells.set_title(f"Firing rates over training (windows of {P.RATE_WINDOW} patches)")
+    ax_cells.set_title(f"Firing rates over training (windows of {layer.model.training.rate_window} patches)")
     ax_cells.legend(frameon=False, ncols=4, fontsize=9)
     ax_mean.plot(patches, exc.mean(axis=1), color="tab:red", label=f"{e_name} mean")
     ax_mean.plot(patches, inh.mean(axis=1), color="tab:blue", label=f"{i_name} mean")

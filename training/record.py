@@ -2,9 +2,11 @@
 
 ``run.json`` holds the settings of a run (seed, patches, threads, variant, images,
 the layer-4 snapshot under layer 2/3), the complete model (``models.description``:
-populations, neuron equations and parameters, rules, projections, schedule, every
-constant), versions, times, status and every resume. ``resume_settings`` reads it
-back for ``--resume`` and refuses a run whose model differs from the current one.
+populations, neuron equations and parameters, rules, projections, schedule, and the
+model value with its hash), the model options given (``--model``, ``--params``,
+``--set``), versions, times, status and every resume. ``read`` gives it back for
+``--resume``, which rebuilds the model from the recorded value, so an edit of the source
+does not stop a run from being continued.
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import json
 import platform
 from pathlib import Path
 
-from models.description import describe, differences
+from models.description import describe
 
 
 class RecordError(Exception):
@@ -25,7 +27,7 @@ RESUMED_SETTINGS = {"patches": "patches", "seed": "seed", "save_every": "save_ev
 
 
 def new_record(layer, *, command, seed, schedule, variant, threads, requested_threads, force_threads, out,
-               source, layer4, started) -> dict:
+               source, layer4, started, overrides=None, model_name=None) -> dict:
     """The run.json of a new run."""
     import ANNarchy
     import numpy as np
@@ -47,6 +49,8 @@ def new_record(layer, *, command, seed, schedule, variant, threads, requested_th
                    "shape": list(source.images.shape), "warning": source.warning},
         "layer4": layer4,
         "model": describe(layer),
+        "model_options": {"model": model_name or ("published" if layer.frozen_from is None else None),
+                          "overrides": {k: v for k, v in (overrides or {}).items()}},
         "versions": {"python": platform.python_version(), "ANNarchy": ANNarchy.__release__,
                      "numpy": np.__version__, "scipy": scipy.__version__},
         "host": platform.node(),
@@ -54,14 +58,14 @@ def new_record(layer, *, command, seed, schedule, variant, threads, requested_th
     }
 
 
-def read(run_file: Path, layer) -> dict:
-    """The record of an unfinished run of *layer* in *run_file*, checked for resuming."""
+def read(run_file: Path, layer_name: str) -> dict:
+    """The record of an unfinished run of layer *layer_name* in *run_file*, checked for resuming."""
     if not run_file.is_file():
         raise RecordError(f"{run_file}: not found, so there is no run to resume in {run_file.parent}")
     try:
         recorded = json.loads(run_file.read_text())
-        if recorded.get("layer") != layer.name:
-            raise RecordError(f"{run_file}: a run of layer {recorded.get('layer')}, not {layer.name}")
+        if recorded.get("layer") != layer_name:
+            raise RecordError(f"{run_file}: a run of layer {recorded.get('layer')}, not {layer_name}")
         if recorded.get("status") == "complete":
             raise RecordError(f"{run_file.parent}: the run is complete ({recorded['patches']} patches); "
                               "nothing to resume")
@@ -69,10 +73,4 @@ def read(run_file: Path, layer) -> dict:
             recorded[key]
     except (ValueError, KeyError, TypeError) as exc:
         raise RecordError(f"{run_file}: unreadable run record ({exc})")
-    changed = differences(recorded["model"], describe(layer))
-    if changed:
-        shown = ", ".join(changed[:4]) + (f" and {len(changed) - 4} more" if len(changed) > 4 else "")
-        raise RecordError(f"{run_file}: the model was edited since this run started ({shown} differ); "
-                          "a checkpoint continues only the same model: restore the values or start again "
-                          "with --overwrite")
     return recorded

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from models.layers import LAYER4, LAYER23, LayerSpec
-from models.parameters import DT, projection_shape
+from models.layers import LayerSpec, layers
+from models.parameters import PUBLISHED, Model, ModelError
 
 _STEP = re.compile(r"_(\d+)\.txt$")
 # The rules keep every weight within [0, bound] (Clopath: wMax, Vogels: hMax); the ON/OFF
@@ -89,7 +89,7 @@ class Snapshot:
 def load_snapshot(layer: LayerSpec, folder, step: int | None = None) -> Snapshot:
     """The snapshot of *layer* at *step* of *folder* (default: the highest complete one).
 
-    Every file is checked against the shape the current model expects, for finite
+    Every file is checked against the shape *layer*'s model expects, for finite
     and non-negative values. Raises ``SnapshotError``.
     """
     folder = Path(folder)
@@ -123,20 +123,38 @@ def load_delays(layer: LayerSpec, folder) -> dict:
         path = Path(folder) / sub / filename
         if not path.exists():
             raise SnapshotError(f"{path}: delay file missing (needed to rebuild the {layer.name} network)")
-        matrix = read_matrix(path, projection_shape(layer.spec(name)))
-        steps = matrix / DT
+        matrix = read_matrix(path, layer.shape(name))
+        dt = layer.model.dt
+        steps = matrix / dt
         if np.any(steps < 1) or np.any(np.abs(steps - np.rint(steps)) > 1e-9):
-            raise SnapshotError(f"{path}: delays must be whole multiples of the {DT:g}-ms step, at least one step")
+            raise SnapshotError(f"{path}: delays must be whole multiples of the {dt:g}-ms step, at least one step")
         delays[name] = matrix
     return delays
 
 
-def layer_of(out_dir) -> LayerSpec:
-    """LAYER23 if *out_dir* holds complete layer-2/3 snapshots, LAYER4 if layer-4 ones."""
+def model_of_run(out_dir) -> Model:
+    """The model a run was trained with, rebuilt from its ``run.json`` (``model.value``);
+    the published model for a folder without a record of it (a run of an older version, a
+    hand-made folder), whose files are then checked against the published shapes."""
+    run = Path(out_dir) / "run.json"
+    if not run.exists():
+        return PUBLISHED
+    try:
+        value = (json.loads(run.read_text()).get("model") or {}).get("value")
+        return PUBLISHED if value is None else Model.from_record(value)
+    except (ValueError, AttributeError) as exc:
+        reason = str(exc) if isinstance(exc, ModelError) else f"unreadable ({exc})"
+        raise SnapshotError(f"{run}: model record {reason}") from None
+
+
+def layer_of(out_dir, model: Model | None = None) -> LayerSpec:
+    """Layer 2/3 if *out_dir* holds complete layer-2/3 snapshots, layer 4 if layer-4 ones, of
+    *model* (default: the run's own, ``model_of_run``)."""
     out_dir = Path(out_dir)
     if not out_dir.is_dir():
         raise SnapshotError(f"{out_dir}: no such output folder")
-    for layer in (LAYER23, LAYER4):
+    model = model_of_run(out_dir) if model is None else model
+    for layer in reversed(layers(model).values()):
         if complete_steps(out_dir, layer):
             return layer
     raise SnapshotError(f"{out_dir}: no complete layer-4 or layer-2/3 weight snapshot found")

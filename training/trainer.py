@@ -2,19 +2,20 @@
 
 One ``Trainer`` drives one compiled ``V1Network``:
 
-* every patch: draw a patch (``input.PatchSampler``) and show it for
-  PRESENTATION_MS; consecutive patches go to the kernel as one block
+* every patch: draw a patch (``input.PatchSampler``) and show it for the
+  model's presentation time; consecutive patches go to the kernel as one block
   (``models.network.V1Network.present_many``);
 * where the schedule says so (``models.schedule``): balance ON/OFF weight norms;
 * at patch 0, every ``save_every`` patches and at the end: write every plastic
   weight matrix as text (atomically) and the firing rates so far;
-* every RATE_WINDOW patches: mean rate of every E and I cell (``frExc.npy``,
+* every training.rate_window patches: mean rate of every E and I cell (``frExc.npy``,
   ``frInh.npy``);
 * at every snapshot, at the end and on SIGINT/SIGTERM: a checkpoint from which
   ``--resume`` continues bit for bit (``training.checkpoint``).
 
 The loop owns nothing about the model itself: which projections exist, their
-files and shapes come from the ``LayerSpec``, the schedule from ``models.schedule``.
+files and shapes come from the ``LayerSpec`` and its model value, the schedule from
+``models.schedule``.
 """
 from __future__ import annotations
 
@@ -26,7 +27,6 @@ from pathlib import Path
 
 import numpy as np
 
-from models import parameters as P
 from models import state
 from models.layers import LayerSpec
 from models.schedule import Schedule, balance_on_off
@@ -36,9 +36,10 @@ from training import checkpoint, files, health
 class RateRecorder:
     """Mean firing rate of every cell of the layer's E and I populations per window."""
 
-    def __init__(self, network, pop_names, window: int = P.RATE_WINDOW):
+    def __init__(self, network, pop_names, window: int, presentation_ms: float):
         self.network = network
         self.window = window
+        self.presentation_ms = presentation_ms
         self.pop_names = pop_names
         self.monitors = {name: network.net.monitor(network.pops[name], ["spike"]) for name in pop_names}
         self.rows = {name: [] for name in pop_names}
@@ -66,7 +67,7 @@ class RateRecorder:
         if self.patches_in_window == 0:
             return
         self._pull()
-        seconds = self.patches_in_window * P.PRESENTATION_MS / 1000.0
+        seconds = self.patches_in_window * self.presentation_ms / 1000.0
         for name in self.pop_names:
             self.rows[name].append(self.counts[name] / seconds)
             self.counts[name] = np.zeros_like(self.counts[name])
@@ -130,12 +131,14 @@ class Trainer:
     def __init__(self, layer: LayerSpec, network, sampler, schedule: Schedule, out_dir, *,
                  progress: bool = True, checkpoint_meta: dict | None = None, on_health=None, monitor=None):
         self.layer = layer
+        self.model = layer.model
         self.network = network
         self.sampler = sampler
         self.schedule = schedule
         self.out_dir = Path(out_dir)
         self.progress = progress
-        self.rates = RateRecorder(network, layer.rate_populations)
+        self.rates = RateRecorder(network, layer.rate_populations, self.model.training.rate_window,
+                                  self.model.input.presentation_ms)
         # The early-failure check of layer 4 (training.health); on_health(report) is called with it.
         self.checks_health = "LGN_E" in {spec.name for spec in layer.plastic}
         self.on_health = on_health
@@ -168,12 +171,12 @@ class Trainer:
 
     def balance(self) -> None:
         for name in self.layer.onoff_balanced:
-            self.network.set_weights(name, balance_on_off(self.network.weights(name)))
+            self.network.set_weights(name, balance_on_off(self.network.weights(name), self.model.input.patch_size))
 
     def check_health(self, bar=None) -> None:
-        """The early-failure check at patch health.CHECK_PATCH (``_block_end`` ends a block there)."""
+        """The early-failure check at patch health.check_patch (``_block_end`` ends a block there)."""
         _, inh = self.layer.rate_populations
-        self.health = health.check(self.network.weights("LGN_E"), self.layer.spec("LGN_E").rule.wMax,
+        self.health = health.check(self.model, self.network.weights("LGN_E"), self.layer.spec("LGN_E").rule.wMax,
                                    self.rates.arrays()[inh], self.rates.window, self.patch,
                                    self.checkpoint_meta.get("seed"))
         if self.health.warning:
@@ -223,7 +226,8 @@ class Trainer:
         p = self.patch
         end = min(self.schedule.n_patches, p + self.BLOCK_PATCHES, p + self.rates.patches_left_in_window())
         for q in range(p + 1, end):
-            if q in snapshots or self.schedule.balances_before(q) or (self.checks_health and q == health.CHECK_PATCH):
+            if q in snapshots or self.schedule.balances_before(q) or \
+                    (self.checks_health and q == self.model.health.check_patch):
                 return q
         return end
 
@@ -268,7 +272,7 @@ class Trainer:
                         self.monitor.rate_window(self.patch, self.rates.rows[exc][-1], self.rates.rows[inh][-1])
                     r_e, r_i = self.rates.latest_means()
                     bar.set_postfix_str(f"{exc} {r_e:5.2f} Hz  {inh} {r_i:5.2f} Hz", refresh=False)
-                if self.checks_health and self.patch == health.CHECK_PATCH:
+                if self.checks_health and self.patch == self.model.health.check_patch:
                     self.check_health(bar)
             bar.close()
             windows_before = len(self.rates.rows[exc])
@@ -278,6 +282,6 @@ class Trainer:
             self.write_snapshot(self.patch)
             self.write_checkpoint(wall())
         wall_s = wall()
-        model_s = self.schedule.n_patches * P.PRESENTATION_MS / 1000.0
+        model_s = self.schedule.n_patches * self.model.input.presentation_ms / 1000.0
         return {"model_time_s": model_s, "wall_time_s": wall_s,
                 "model_per_wall": model_s / wall_s if wall_s > 0 else float("inf")}
