@@ -205,10 +205,13 @@ def test_feature_matrix_divides_by_the_maximum_then_subtracts_the_mean():
 
 @pytest.mark.parametrize("dataset,C,centre", [("mnist", 1.0, True), ("cifar10", 1.0, True),
                                                ("emnist-balanced", 1.0, False), ("svhn", 10.0, False),
-                                               ("fashion-mnist", 1.0, True), ("digits", 1.0, False)])
+                                               ("fashion-mnist", 1.0, True), ("digits", 1.0, False),
+                                               ("eth80", 0.1, False), ("caltech-fm", 1.0, False)])
 def test_published_read_out_per_data_set_and_C_overrides(dataset, C, centre):
     from evaluation.cli import build_parser, protocol_of
+    from evaluation.datasets import DATASETS
     from evaluation.protocol import READOUTS
+    assert set(READOUTS) == set(DATASETS)                    # every data set has its read-out
     protocol = protocol_of(build_parser().parse_args(["--dataset", dataset]))
     assert protocol.C == C and protocol.centre == centre
     assert protocol_of(build_parser().parse_args(["--dataset", dataset, "--C", "0.5"])).C == 0.5
