@@ -13,9 +13,12 @@ import numpy as np
 import pytest
 
 from conftest import REPO_ROOT, training_images
-from models import parameters as P
-from models.layers import LAYER4
+from models.layers import layer4
+from models.parameters import PUBLISHED
 from test_snapshots import write_layer
+
+LAYER4 = layer4()                    # the published model's layer 4
+WHITENING = PUBLISHED.input.whitening
 
 ERROR_TIMEOUT = 90
 
@@ -362,7 +365,7 @@ def test_hdf5_without_matlab_header(tmp_path):
         f["IMAGES"] = stack
     np.testing.assert_array_equal(load_images(path, patch_size=18), stack)     # read, as stored
     logged = []
-    resolve_images(path, patch_size=18, whitening=P.WHITENING, log=logged.append)
+    resolve_images(path, patch_size=18, whitening=WHITENING, log=logged.append)
     assert any("an HDF5 file without the MATLAB header" in line for line in logged), logged
     other = tmp_path / "other.mat"
     with h5py.File(other, "w") as f:
@@ -387,7 +390,7 @@ def test_random_bytes_jpg_is_called_damaged(tmp_path):
     from input.images import InputDataError, whiten_folder
     (tmp_path / "photo.jpg").write_bytes(np.random.default_rng(0).bytes(4000))
     with pytest.raises(InputDataError) as err:
-        whiten_folder(tmp_path, patch_size=18, whitening=P.WHITENING)
+        whiten_folder(tmp_path, patch_size=18, whitening=WHITENING)
     message = str(err.value)
     assert message.startswith(str(tmp_path / "photo.jpg")) and "damaged or not a JPG picture" in message
     assert "imageio" not in message and "pyav" not in message and "\n" not in message
