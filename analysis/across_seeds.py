@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training.files import atomic_write, save_json
+from runs.files import atomic_write, save_json
 
 # (label, population, path in metrics.json, format)
 ROWS = [

@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from models import criteria
-from training.options import (OneLineErrorParser, non_negative_float, non_negative_int, positive_int,
+from runs.options import (OneLineErrorParser, non_negative_float, non_negative_int, positive_int,
                               seed_int)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -253,8 +253,8 @@ def _run(args, settings) -> int:
     from analysis.sta import field_correlation, spike_triggered_average
     from input.images import InputDataError, resolve_images
     from input.patches import PatchSampler
-    from training import files
-    from training.snapshots import load_trained
+    from runs import files
+    from runs.snapshots import load_trained
 
     t_start = time.perf_counter()
     runtime = {}

@@ -1,7 +1,7 @@
 """Figures of the analysis report (``analysis.analyze``): one function per PNG.
 
 Every function takes plain arrays, draws one figure with labelled axes and
-units, and writes it atomically (``training.files.atomic_write``). Orientation is
+units, and writes it atomically (``runs.files.atomic_write``). Orientation is
 the wave-vector direction of ``analysis.tuning`` / ``analysis.gabor`` in
 degrees, [0, 180).
 """
@@ -15,7 +15,7 @@ import numpy as np  # noqa: E402
 
 from analysis.gabor import gabor  # noqa: E402
 from analysis.gabor import PARAM_NAMES  # noqa: E402
-from training.files import atomic_write  # noqa: E402
+from runs.files import atomic_write  # noqa: E402
 
 FONT = 11
 plt.rcParams.update({"font.size": FONT, "axes.titlesize": FONT + 1, "axes.labelsize": FONT,

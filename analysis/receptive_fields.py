@@ -15,7 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (backend must be chosen first)
 import numpy as np  # noqa: E402
 
-from training.files import atomic_write  # noqa: E402
+from runs.files import atomic_write  # noqa: E402
 from training.plots import grid_shape, mosaic  # noqa: E402,F401  (grid_shape: part of this module's API)
 
 FONT_SIZE = 13

@@ -9,7 +9,7 @@ and count every cell's spikes. This module
   in training (docs/model.md §1: ON = max(x, 0), OFF = max(-x, 0), rates
   up to MAX_RATE = 100 Hz);
 * builds the network of a snapshot with *every* projection static
-  (``models.network.build_network(..., static=True)``): no learning rule runs, so
+  (``simulator.network.build_network(..., static=True)``): no learning rule runs, so
   analysis cannot change the weights, and static synapses simulate much faster
   than plastic ones;
 * presents a batch of stimuli and returns spike counts per presentation.
@@ -29,7 +29,7 @@ import numpy as np
 
 from input.patches import on_off_split
 from models.parameters import PUBLISHED
-from training.snapshots import TrainedNetwork
+from runs.snapshots import TrainedNetwork
 
 
 # -- stimuli -> rates ------------------------------------------------------------
@@ -97,10 +97,10 @@ def noise_rates(k: int, sigma: float, rng, size: int = PUBLISHED.input.patch_siz
 
 # -- frozen networks ---------------------------------------------------------------
 def frozen_network(trained: TrainedNetwork, build_dir, *, seed: int = 0, num_threads: int = 1):
-    """The compiled network of a trained snapshot (``training.snapshots.load_trained``):
+    """The compiled network of a trained snapshot (``runs.snapshots.load_trained``):
     every projection static with the snapshot's weights, and a layer-2/3 network with
     the delays its training run recorded."""
-    from models.network import build_network
+    from simulator.network import build_network
     return build_network(trained.layer, build_dir=build_dir, static=True, delays=trained.delays,
                          weights=trained.weights, seed=seed, num_threads=num_threads)
 

@@ -18,9 +18,9 @@ import numpy as np
 from analysis.receptive_fields import (on_minus_off, patch_size_of, plot_rf_grid,
                                        plot_weight_histograms)
 from models.layers import L4_SNAPSHOT_FILES
-from training.files import ensure_writable
-from training.options import OneLineErrorParser, non_negative_int
-from training.snapshots import SnapshotError, read_matrix, snapshot_steps
+from runs.files import ensure_writable
+from runs.options import OneLineErrorParser, non_negative_int
+from runs.snapshots import SnapshotError, read_matrix, snapshot_steps
 
 # (subfolder, file stem, label) of the matrices shown as receptive fields, and of E -> I.
 # Any patch size and population size are accepted (a variant of the model).

@@ -49,14 +49,14 @@ def run_one(seed: int, patches: int, out_json: Path, build_dir: Path, *, order: 
     *prefix* = (other_seed, k): the first k patches are those of *other_seed*'s sequence,
     the rest continue *patch_seed*'s own sequence from patch k on.
     """
-    from training.annarchy_env import hand_over_argv
+    from simulator.annarchy_env import hand_over_argv
     hand_over_argv([])
     from input.images import resolve_images
     from input.patches import PatchSampler
     from models import criteria
     from models.layers import layer4
     from models.parameters import PUBLISHED
-    from models.network import build_network, draw_initial_state
+    from simulator.network import build_network, draw_initial_state
     from models.schedule import Schedule, balance_on_off
 
     weight_seed = seed if weight_seed is None else weight_seed

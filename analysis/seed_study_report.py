@@ -24,7 +24,7 @@ import numpy as np
 
 from analysis.seed_study import clopper_pearson, load_records, measures
 from models.parameters import PUBLISHED
-from training.files import save_json
+from runs.files import save_json
 
 FAIL_NOT_GROWN = PUBLISHED.health.fail_fraction       # the published model's failure criterion
 COLOURS = {"healthy": "0.65", "failing": "tab:red", "median": "black"}

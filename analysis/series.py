@@ -23,8 +23,8 @@ if __package__ in (None, ""):
 
 from models import criteria  # noqa: E402
 from models.layers import layer4  # noqa: E402
-from training import files  # noqa: E402
-from training.snapshots import model_of_run, read_matrix  # noqa: E402
+from runs import files  # noqa: E402
+from runs.snapshots import model_of_run, read_matrix  # noqa: E402
 
 _FIELD_PROJ = {"E": "LGN_E", "I": "LGN_I"}
 

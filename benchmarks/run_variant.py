@@ -39,16 +39,16 @@ def main(argv=None):
     parser.add_argument("--out", default=None, help="keep the run's outputs here")
     args = parser.parse_args(argv)
 
-    from training.annarchy_env import hand_over_argv
+    from simulator.annarchy_env import hand_over_argv
     hand_over_argv([])
     import numpy as np
     from input.images import load_images
     from input.patches import PatchSampler
     from models.layers import layers
     from models.parameters import PUBLISHED
-    from models.network import build_network
+    from simulator.network import build_network
     from models.schedule import Schedule
-    from training.snapshots import load_snapshot
+    from runs.snapshots import load_snapshot
     from training.trainer import Trainer
 
     layer = layers(PUBLISHED)[args.layer]

@@ -30,7 +30,7 @@ from evaluation.compare import PIXELS
 from evaluation.datasets import (CALTECH_TRAIN_PER_CLASS, DATASETS, N_SPLITS, RESIZED_SIDE, SMALL_SIDE, DatasetError,
                                  PooledDataset, load_dataset, random_splits)
 from evaluation.protocol import READOUTS, Protocol
-from training.options import (OneLineErrorParser, UsageError, non_negative_int, positive_float, positive_int,
+from runs.options import (OneLineErrorParser, UsageError, non_negative_int, positive_float, positive_int,
                               seed_int)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -96,8 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     args.command = ["evaluate.py"] + (list(argv) if argv is not None else sys.argv[1:])
-    from training.folder_lock import FolderBusy, FolderLock, FolderNotWritable
-    from training.snapshots import SnapshotError
+    from runs.folder_lock import FolderBusy, FolderLock, FolderNotWritable
+    from runs.snapshots import SnapshotError
     try:
         try:
             # one evaluation at a time writes into a folder; a folder made for a refused one goes again
@@ -116,7 +116,7 @@ def main(argv=None) -> int:
 # -- models --------------------------------------------------------------------------------------
 def model_specs(args) -> dict:
     """The trained and the untrained (snapshot 0) network to evaluate, every file checked."""
-    from training.snapshots import load_trained
+    from runs.snapshots import load_trained
     if args.l23:
         trained = load_trained(args.l23, args.l23_step)
         l4 = trained.l4
@@ -302,7 +302,7 @@ def cached_simulation(path: Path) -> dict | None:
 
 
 def save_cache(path: Path, keys: dict, feats: dict, record: dict | None = None) -> None:
-    from training.files import atomic_write
+    from runs.files import atomic_write
     arrays = {f"{model}/key": np.array(key) for model, key in keys.items()}
     if record is not None:
         arrays["simulation/record"] = np.array(json.dumps(record))
@@ -317,7 +317,7 @@ def save_cache(path: Path, keys: dict, feats: dict, record: dict | None = None) 
 def protocol_of(args) -> Protocol:
     """The published protocol with the evaluated run's model numbers, the data set's published
     read-out and the options' departures."""
-    from training.snapshots import model_of_run
+    from runs.snapshots import model_of_run
     readout = READOUTS[args.dataset]
     return Protocol.for_model(model_of_run(args.l23 or args.l4), repeats=args.repeats, reset=not args.no_reset,
                               delays=not args.no_delays, C=readout.C if args.C is None else args.C,

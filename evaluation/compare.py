@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training.files import atomic_write, save_json
+from runs.files import atomic_write, save_json
 
 PIXELS = "pixels (whitened ON/OFF crops)"
 

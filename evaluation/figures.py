@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training.files import atomic_write
+from runs.files import atomic_write
 
 MIN_CLASSES_FOR_MEANS = 5
 RDM_IMAGES_PER_CLASS = 50

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from evaluation.compare import PIXELS, accuracy_text
-from training.files import atomic_write, save_json
+from runs.files import atomic_write, save_json
 
 
 def class_names(metrics: dict, labels) -> list[str]:

@@ -32,10 +32,10 @@ def network_for(spec: dict):
     """(network, spike monitors) with the weights of the snapshot described by *spec*. One
     network per process and structure: the trained and the untrained snapshot of a run share
     it (compiled once), only the weights are exchanged."""
-    from training.annarchy_env import hand_over_argv
+    from simulator.annarchy_env import hand_over_argv
     hand_over_argv([])
-    from models.network import build_network
-    from training.snapshots import load_trained
+    from simulator.network import build_network
+    from runs.snapshots import load_trained
     snapshot = (spec["run"], spec["step"], spec.get("l4"), spec.get("l4_step"), spec["weights_sha256"])
     if snapshot not in _SNAPSHOTS:         # read the weight files once per process, not once per chunk
         _SNAPSHOTS[snapshot] = load_trained(spec["run"], spec["step"], l4_dir=spec.get("l4"),

@@ -1,10 +1,9 @@
-"""The V1 model: the model as one value (``parameters``: ``Model``, ``PUBLISHED``), its
-named variants (``variants``), the neuron types written from a value (``neurons``), what
-each layer is (``layers``), the training schedule (``schedule``), what a trained cell is
-(``criteria``), the model as recorded data (``description``), network assembly
-(``network``), the Poisson input (``poisson_input``) and the complete simulation state
-(``state``).
+"""The V1 model, what a scientist edits: the model as one value (``parameters``: ``Model``,
+``PUBLISHED``), its named variants (``variants``), the neuron types written from a value
+(``neurons``), what each layer is (``layers``), the training schedule (``schedule``), what
+a trained cell is (``criteria``) and the model as recorded data (``description``).
 
-Nothing here runs a training or writes files: that is ``training/``. Importing
-``models`` does not import ANNarchy; building a network does.
+The ANNarchy plumbing that builds and runs it is ``simulator/``; nothing here runs a
+training or writes files (``training/``). ``models`` imports only ``rules`` and ``input``,
+and never ANNarchy.
 """

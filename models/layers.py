@@ -1,7 +1,7 @@
 """What each layer of a model is: populations, projections, files, schedule.
 
 ``LayerSpec`` is the single description from which the network is assembled
-(``models.network``), trained (``training``) and written to disk; it carries the model
+(``simulator.network``), trained (``training``) and written to disk; it carries the model
 value it was made from (``models.parameters.Model``). ``layer4(model)`` and
 ``layer23(model)`` make the two layers of a model; ``layers(model)`` both, by name.
 """

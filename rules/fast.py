@@ -84,7 +84,7 @@ class FastProjection(SpecificProjection):
                 raise ValueError(f"{self.name}: the kernel refused the delays")
         return done
 
-    # -- checkpoints (models/state.py) ---------------------------------------------
+    # -- checkpoints (simulator/state.py) ---------------------------------------------
     def get_rule_state(self) -> list[float]:
         """The kernel's own state (traces, bookkeeping), valid between patches."""
         return self.cyInstance.rule_state_get()

@@ -56,7 +56,7 @@ def images_path() -> Path:
 @pytest.fixture(scope="module")
 def compile_net(tmp_path_factory):
     """compile_net(net, name): compile *net* into a fresh folder of this module's tmp space."""
-    from models.network import compile_network
+    from simulator.network import compile_network
 
     def compile_(net, name="build"):
         directory = tmp_path_factory.mktemp(name)

@@ -596,7 +596,7 @@ def test_folder_errors_on_the_command_line(trained_l4, tmp_path, case, problem):
 def test_object_image_sets_are_simulated_once_and_split_for_the_read_out(tmp_path):
     from evaluation.cli import build_parser, image_sets
     from evaluation.datasets import load_dataset
-    from training.options import UsageError
+    from runs.options import UsageError
     d = load_dataset("eth80", _eth80(tmp_path / "eth80"), side=36)
     images, labels, splits = image_sets(build_parser().parse_args(["--dataset", "eth80", "--splits", "5"]), d)
     assert list(images) == ["all"] and images["all"].shape[0] == 16 and len(splits) == 5

@@ -156,3 +156,26 @@ def test_named_variants_are_valid_and_differ():
     assert models["fine_dt"].steps_per_patch == 250
     with pytest.raises(ModelError, match="unknown model variant 'nope'"):
         variant("nope")
+
+
+# --- layout ---------------------------------------------------------------------------------------
+
+def test_imports_run_one_way():
+    """input/ and rules/ import nothing of the package; models/ only rules/ and input/;
+    simulator/ and runs/ nothing above the model (training, analysis, evaluation, experiments)."""
+    import ast
+    allowed = {"input": set(), "rules": set(), "models": {"rules", "input"},
+               "simulator": {"models", "rules", "input", "runs"}, "runs": {"models", "rules", "input"}}
+    packages = {"input", "rules", "models", "simulator", "runs", "training", "analysis", "evaluation",
+                "experiments", "benchmarks"}
+    found = []
+    for package, ok in allowed.items():
+        for path in (REPO_ROOT / package).glob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                    [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else []
+                for name in names:
+                    top = name.split(".")[0]
+                    if top in packages and top != package and top not in ok:
+                        found.append(f"{path.relative_to(REPO_ROOT)} imports {name}")
+    assert found == []

@@ -24,10 +24,10 @@ import pytest
 
 import ANNarchy as ann
 
-from models.network import compile_network
+from simulator.network import compile_network
 from models.neurons import adex, lgn_relay
 from models.parameters import PUBLISHED
-from models.populations import VectorisedPopulation
+from simulator.populations import VectorisedPopulation
 
 T = 1000
 DT = 1.0
@@ -76,7 +76,7 @@ def sim(tmp_path_factory, model):
     src = net.create(ann.SpikeSourceArray(spike_times=[[float(s) for s in range(T)]] * n))
     inh = net.create(ann.SpikeSourceArray(spike_times=[float(s) for s in INH_TIMES]))
     plain = net.create(geometry=n, neuron=adex(model).annarchy(), name="AdEx")
-    # the same neurons with exp() hoisted out of the update loop (models/populations.py)
+    # the same neurons with exp() hoisted out of the update loop (simulator/populations.py)
     vectorised = net.create(VectorisedPopulation(geometry=n, neuron=adex(model).annarchy(), name="AdExVectorised"))
     drive = np.full((n, n), None, dtype=object)
     for i, c in enumerate(DRIVE):

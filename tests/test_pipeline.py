@@ -341,11 +341,11 @@ def test_l23_evaluation_resets_the_delay_queues(l23_run, tmp_path):
 _STATIC_DELAYS_SCRIPT = """
 import json, sys
 run, build = sys.argv[1:3]                  # before ANNarchy takes the command line over
-from training.annarchy_env import hand_over_argv
+from simulator.annarchy_env import hand_over_argv
 hand_over_argv([])
 import numpy as np
-from models.network import build_network
-from training.snapshots import load_trained
+from simulator.network import build_network
+from runs.snapshots import load_trained
 trained = load_trained(run, None)
 rates = np.random.default_rng(0).uniform(0, 80, size=(6, 18, 18, 2))
 spikes = {}

@@ -1,4 +1,4 @@
-"""Queued patch rates (models/poisson_input.py) give the spikes of patches shown one by one.
+"""Queued patch rates (simulator/poisson_input.py) give the spikes of patches shown one by one.
 
 The training loop hands blocks of patches to the kernel in one ``simulate`` call
 and the Poisson population switches the rates itself at the first step of each
@@ -18,8 +18,8 @@ import pytest
 
 import ANNarchy as ann
 
-from models.network import compile_network
-from models.poisson_input import PatchPoissonPopulation
+from simulator.network import compile_network
+from simulator.poisson_input import PatchPoissonPopulation
 
 GEOMETRY = (2, 2, 2)
 SIZE = 8

@@ -50,7 +50,7 @@ def holder():
     procs = []
 
     def hold(folder):
-        code = ("import sys; from training.folder_lock import FolderLock; FolderLock.acquire(sys.argv[1]); "
+        code = ("import sys; from runs.folder_lock import FolderLock; FolderLock.acquire(sys.argv[1]); "
                 "print('held', flush=True); sys.stdin.read()")
         proc = subprocess.Popen([sys.executable, "-c", code, str(folder)], cwd=REPO_ROOT, stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, text=True)
@@ -64,7 +64,7 @@ def holder():
 
 
 def test_folder_lock_one_owner_at_a_time(tmp_path):
-    from training.folder_lock import FolderBusy, FolderLock
+    from runs.folder_lock import FolderBusy, FolderLock
     folder = tmp_path / "a" / "b"
     lock = FolderLock.acquire(folder)
     assert (folder / ".lock").read_text().strip() == str(os.getpid())
@@ -295,7 +295,7 @@ def test_test_classes_missing_from_training_are_refused():
     from evaluation.cli import check_split
     from evaluation.datasets import Dataset
     from evaluation.protocol import Protocol
-    from training.options import UsageError
+    from runs.options import UsageError
     images = np.random.default_rng(0).uniform(0, 255, (3, 28, 28))
     data = Dataset("d", images, np.array([8, 1, 4]), images, np.array([6, 5, 9]), list(range(10)), "test", "test")
     with pytest.raises(UsageError, match="test classes 5, 6, 9 never occur in the training split"):
@@ -315,7 +315,7 @@ def test_layer23_on_an_unfinished_layer4_run_is_refused(tmp_path):
 
 
 def test_layer4_weights_far_above_the_bound_are_refused(tmp_path):
-    from training.snapshots import SnapshotError, load_snapshot
+    from runs.snapshots import SnapshotError, load_snapshot
     write_layer(tmp_path, LAYER4, 0)
     w = np.loadtxt(tmp_path / "excitatory" / "V1weight_0.txt")
     w[3, 7] = 1e6

@@ -214,12 +214,12 @@ def test_continue_line_names_the_interpreter_as_typed(tmp_path):
 
 def _interrupt_while_building(monkeypatch, argv):
     """ann_L4.py in this process, with Ctrl-C arriving while the network compiles."""
-    import models.network
+    import simulator.network
     from training import cli
 
     def ctrl_c(*args, **kwargs):
         raise KeyboardInterrupt
-    monkeypatch.setattr(models.network, "build_network", ctrl_c)
+    monkeypatch.setattr(simulator.network, "build_network", ctrl_c)
     monkeypatch.setattr(sys, "argv", ["ann_L4.py"])          # ANNarchy's argv is set from it
     return cli.main("L4", [str(a) for a in argv])
 

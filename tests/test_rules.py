@@ -23,7 +23,7 @@ import pytest
 
 import ANNarchy as ann
 
-from models.network import compile_network
+from simulator.network import compile_network
 from models.neurons import lgn_relay
 from models.parameters import PUBLISHED
 from rules import ClopathParams, VogelsParams

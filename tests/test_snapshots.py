@@ -1,4 +1,4 @@
-"""The one loader of weight snapshots and delays (training/snapshots.py), and the one-line
+"""The one loader of weight snapshots and delays (runs/snapshots.py), and the one-line
 errors of the analysis on bad runs, on files the tests write (no simulation)."""
 import json
 
@@ -9,7 +9,7 @@ from analysis.analyze import main as analyze_main
 from models.layers import layer4, layer23
 
 LAYER4, LAYER23 = layer4(), layer23()           # the published model's layers
-from training.snapshots import SnapshotError, load_delays, load_snapshot, load_trained, read_matrix
+from runs.snapshots import SnapshotError, load_delays, load_snapshot, load_trained, read_matrix
 
 
 def write_layer(folder, layer, step, corrupt=None):

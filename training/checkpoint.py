@@ -2,7 +2,7 @@
 
 A checkpoint holds everything the simulation will read again, so that a run
 continued from it is bit-identical to the run that never stopped: the simulation
-state of the network (``models.state``: every neuron and synapse variable, the
+state of the network (``simulator.state``: every neuron and synapse variable, the
 spikes in flight, the fast rules' bookkeeping, ANNarchy's random generators), and
 the trainer's own (patch counter, the patch sampler's generator, the firing-rate
 windows so far; ``training.trainer``).
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training.files import atomic_write
+from runs.files import atomic_write
 
 FORMAT_VERSION = 1
 FOLDER = "checkpoints"

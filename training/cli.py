@@ -24,10 +24,11 @@ from pathlib import Path
 from models.layers import layers
 from models.parameters import PUBLISHED, Model, ModelError, parse_set, read_params
 from models.variants import VARIANTS, variant
-from training import checkpoint, files, record, run_folder
-from training.folder_lock import FolderBusy, FolderLock, FolderNotWritable
-from training.options import OneLineErrorParser, UsageError, non_negative_int, positive_int, seed_int
-from training.snapshots import SnapshotError, complete_steps, load_snapshot
+from runs import files
+from training import checkpoint, record, run_folder
+from runs.folder_lock import FolderBusy, FolderLock, FolderNotWritable
+from runs.options import OneLineErrorParser, UsageError, non_negative_int, positive_int, seed_int
+from runs.snapshots import SnapshotError, complete_steps, load_snapshot
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -224,7 +225,7 @@ def resolve_model(layer_name: str, args, recorded: dict | None) -> Model:
         if args.model:
             base = variant(args.model)
         elif layer_name == "L2_3":
-            from training.snapshots import SnapshotError, model_of_run
+            from runs.snapshots import SnapshotError, model_of_run
             try:
                 base = model_of_run(Path(args.l4))
             except SnapshotError as exc:
@@ -448,10 +449,10 @@ def train(model: Model, layer: str, out, seed: int | None = None, patches: int |
             raise UsageError(f"{exc}; start again with --overwrite")
 
     # 2. network (ANNarchy is imported only now, and sees only its own flags)
-    from training.annarchy_env import hand_over_argv
+    from simulator.annarchy_env import hand_over_argv
     hand_over_argv(list(annarchy_flags))
     from input.patches import PatchSampler
-    from models.network import build_network
+    from simulator.network import build_network
     from models.schedule import Schedule
     from training.trainer import Interrupted, Trainer
 

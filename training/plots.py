@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training.files import atomic_write, save_json
+from runs.files import atomic_write, save_json
 
 STATS_FILE = "weight_stats.json"
 FONT = 11
@@ -151,7 +151,7 @@ def main(argv=None) -> int:
                                      description="Redraw rates.png and weights.png of a training run.")
     parser.add_argument("run", help="output folder of a layer-4 or layer-2/3 run")
     args = parser.parse_args(argv)
-    from training.snapshots import SnapshotError, layer_of, load_snapshot, complete_steps
+    from runs.snapshots import SnapshotError, layer_of, load_snapshot, complete_steps
     out = Path(args.run)
     try:
         layer = layer_of(out)

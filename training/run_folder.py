@@ -1,7 +1,7 @@
 """The output folder of a training run: finding an earlier run, checking it is
 writable, and removing exactly the files a run writes (and what was made of them).
 
-The folder is owned by one process for the whole run (``training.folder_lock``)."""
+The folder is owned by one process for the whole run (``runs.folder_lock``)."""
 from __future__ import annotations
 
 import os
@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 from training import checkpoint
-from training.snapshots import snapshot_steps
+from runs.snapshots import snapshot_steps
 
 RUN_FILES = ("run.json", "frExc.npy", "frInh.npy", "weight_stats.json", "profile_sections.json")
 PLOT_FOLDERS = ("V1Layer", "V2Layer")

@@ -4,7 +4,7 @@ One ``Trainer`` drives one compiled ``V1Network``:
 
 * every patch: draw a patch (``input.PatchSampler``) and show it for the
   model's presentation time; consecutive patches go to the kernel as one block
-  (``models.network.V1Network.present_many``);
+  (``simulator.network.V1Network.present_many``);
 * where the schedule says so (``models.schedule``): balance ON/OFF weight norms;
 * at patch 0, every ``save_every`` patches and at the end: write every plastic
   weight matrix as text (atomically) and the firing rates so far;
@@ -27,10 +27,11 @@ from pathlib import Path
 
 import numpy as np
 
-from models import state
+from simulator import state
 from models.layers import LayerSpec
 from models.schedule import Schedule, balance_on_off
-from training import checkpoint, files, health
+from runs import files
+from training import checkpoint, health
 
 
 class RateRecorder:
@@ -213,7 +214,7 @@ class Trainer:
 
     # -- loop -------------------------------------------------------------------
     # Patches presented per simulate() call at most: the kernel switches the rates
-    # itself (models.poisson_input), so a block costs one Python round trip
+    # itself (simulator.poisson_input), so a block costs one Python round trip
     # instead of one per patch. 20 patches = 2.5 s of model time, short enough that
     # Ctrl-C is honoured quickly.
     BLOCK_PATCHES = 20

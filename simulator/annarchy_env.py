@@ -4,7 +4,7 @@ ANNarchy parses ``sys.argv`` when it is imported (and would answer ``--help`` wi
 its own text) and again when it compiles. The scripts therefore parse their own
 options first, import ANNarchy only afterwards, and hand it only the flags it
 owns (``-c/--clean``, ``-d/--debug``, ``-v/--verbose``, ``--gpu``,
-``--profile-out``; threads are set on the network). ``models.network`` shields the
+``--profile-out``; threads are set on the network). ``simulator.network`` shields the
 compile step itself the same way and puts the running interpreter first on PATH,
 so compiling works from a virtual environment that is not activated.
 """

@@ -46,7 +46,7 @@ class PatchPoissonPopulation(ann.PoissonPopulation):
     Use ``queue(rates_per_patch, steps_per_patch)`` and then simulate exactly
     ``len(rates_per_patch) * steps_per_patch`` steps. Setting ``rates`` directly
     works as for a ``PoissonPopulation``. Simulate inside ``flush_subnormals()``
-    (as ``models.network.V1Network`` does): a bare ``net.simulate()`` leaves flush-to-zero set in
+    (as ``simulator.network.V1Network`` does): a bare ``net.simulate()`` leaves flush-to-zero set in
     the calling thread.
     """
 

@@ -74,7 +74,7 @@ def initial_state_code(pop) -> str:
     """C++ members ``save_initial()`` / ``restore_initial()``: a copy of every per-neuron
     variable, taken before the first step, and its restoration with no spike in the last
     step or in flight (the state of a fresh network, for presentations that must not see
-    each other; ``models.network.V1Network.reset_to_initial``)."""
+    each other; ``simulator.network.V1Network.reset_to_initial``)."""
     names = [v["name"] for v in pop.neuron_type.description["variables"] if v["locality"] == "local"]
     ctypes = {v["name"]: v["ctype"] for v in pop.neuron_type.description["variables"]}
     members = "".join(f"std::vector<{ctypes[n]}> _initial_{n};\n" for n in names)

@@ -103,8 +103,8 @@ class V1Network:
     def __init__(self, model: Model, populations: dict, projections, *, variant="fast", seed=0, num_threads=1,
                  build_dir, delays: dict | None = None, annarchy_flags=(), profile=False):
         import ANNarchy as ann
-        from models.poisson_input import PatchPoissonPopulation
-        from models.populations import VectorisedPopulation
+        from simulator.poisson_input import PatchPoissonPopulation
+        from simulator.populations import VectorisedPopulation
 
         if variant not in VARIANTS:
             raise ValueError(f"unknown variant {variant!r} (one of {', '.join(VARIANTS)})")
@@ -146,7 +146,7 @@ class V1Network:
                 if hasattr(proj, "section_times") and proj.section_times()}
 
     def compile(self) -> "V1Network":
-        from models.state import add_state_access
+        from simulator.state import add_state_access
         # C++ accessors for the simulation state (checkpoints); no effect on the run.
         add_state_access(self.pops, self.projs, rng_population="P")
         compile_network(self.net, self.build_dir, annarchy_flags=self._annarchy_flags, profile=self._profile)
@@ -200,7 +200,7 @@ class V1Network:
         self._simulate(self.model.input.presentation_ms if duration is None else duration)
 
     def _simulate(self, duration) -> None:
-        # Subnormal numbers flushed to zero while the kernel runs (models.poisson_input).
+        # Subnormal numbers flushed to zero while the kernel runs (simulator.poisson_input).
         with self.pops["P"].flush_subnormals():
             self.net.simulate(duration)
 
@@ -208,7 +208,7 @@ class V1Network:
         """Show consecutive patches (rates of shape (k, ps, ps, 2), Hz) in one ``simulate``.
 
         The kernel switches the rates at the first step of each patch
-        (``models.poisson_input``): the same spikes as k calls of ``present``.
+        (``simulator.poisson_input``): the same spikes as k calls of ``present``.
         """
         rates = np.asarray(rates, dtype=np.float64)
         if rates.ndim != 4 or rates.shape[1:] != tuple(self.pops["P"].geometry):
