@@ -86,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "(start them in its folder)")
     parser.add_argument("--out", default="output_evaluation", metavar="DIR",
                         help="output folder (default: output_evaluation)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the results of an earlier evaluation in OUT/DATASET (the feature cache is "
+                             "kept and reused where it matches)")
     parser.add_argument("--build-root", default=None, metavar="DIR",
                         help="where each worker compiles its network (default: build/ here; with --scheduler "
                              "~/.cache/v1-model/build on each worker)")
@@ -313,6 +316,13 @@ def save_cache(path: Path, keys: dict, feats: dict, record: dict | None = None) 
     atomic_write(path, lambda f: np.savez_compressed(f, **arrays))
 
 
+def refuse_earlier_results(out: Path, overwrite: bool) -> None:
+    """An output folder that holds an evaluation is replaced only with --overwrite (as training runs)."""
+    if (out / "metrics.json").exists() and not overwrite:
+        raise UsageError(f"{out}: already holds the results of an evaluation (metrics.json); use --overwrite to "
+                         "replace them or --out to choose another folder")
+
+
 # -- the run ----------------------------------------------------------------------------------------------
 def protocol_of(args) -> Protocol:
     """The published protocol with the evaluated run's model numbers, the data set's published
@@ -401,6 +411,7 @@ def run(args) -> int:
     n_crops = next(iter(rates.values())).shape[1]
 
     out = Path(args.out) / args.dataset                     # made and held by main()
+    refuse_earlier_results(out, args.overwrite)
     arrays = [a for name in images for a in (images[name], labels[name])]
     keys = {model: cache_key(arrays, protocol, spec, args.seed) for model, spec in specs.items()}
     feats = load_cache(out / CACHE, keys)

@@ -294,8 +294,15 @@ def test_features_do_not_depend_on_the_workers(evaluated):
 def test_cached_features_refit_without_simulating(evaluated, trained_l4):
     out, _ = evaluated[2]
     before = (out / "features.npz").stat().st_mtime_ns
-    proc = evaluate("--l4", trained_l4, "--limit", 24, "--repeats", 2, "--workers", 2, "--out", out.parent,
-                    "--C", 0.1, "--build-root", out.parent / "never", "--no-progress", timeout=300)
+    results = (out / "metrics.json").read_bytes()
+    args = ("--l4", trained_l4, "--limit", 24, "--repeats", 2, "--workers", 2, "--out", out.parent,
+            "--C", 0.1, "--build-root", out.parent / "never", "--no-progress")
+    refused = evaluate(*args, timeout=ERROR_TIMEOUT)                 # earlier results: replaced only on request
+    assert refused.returncode == 2 and refused.stderr.strip().splitlines() == [
+        f"error: {out}: already holds the results of an evaluation (metrics.json); use --overwrite to replace "
+        "them or --out to choose another folder"]
+    assert (out / "metrics.json").read_bytes() == results
+    proc = evaluate(*args, "--overwrite", timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "features from the cache" in proc.stderr and (out / "features.npz").stat().st_mtime_ns == before
     metrics = json.loads((out / "metrics.json").read_text())
@@ -340,6 +347,19 @@ def test_bad_inputs_one_line_nothing_written(case, args, problem, trained_l4, tm
     assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
     assert problem in lines[0], lines[0]
     assert not out.exists() and not build.exists()
+
+
+def test_earlier_results_are_replaced_only_with_overwrite(tmp_path):
+    from evaluation.cli import refuse_earlier_results
+    from runs.options import UsageError
+    refuse_earlier_results(tmp_path / "digits", overwrite=False)            # nothing there yet
+    (tmp_path / "digits").mkdir()
+    (tmp_path / "digits" / "features.npz").write_bytes(b"")
+    refuse_earlier_results(tmp_path / "digits", overwrite=False)            # a cache alone is no result
+    (tmp_path / "digits" / "metrics.json").write_text("{}")
+    with pytest.raises(UsageError, match="already holds the results of an evaluation"):
+        refuse_earlier_results(tmp_path / "digits", overwrite=False)
+    refuse_earlier_results(tmp_path / "digits", overwrite=True)
 
 
 def _metrics(accuracy, name="digits", n_test=899, repeats=10):

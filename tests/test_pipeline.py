@@ -209,13 +209,34 @@ def test_l4_warns_when_a_run_fails_early(seed, status, builds, tmp_path):
     w = load(out / "excitatory/V1weight_2000.txt")
     assert health["n_not_grown_E"] == int(np.sum(w.max(axis=1) < 2.5))      # wMax(LGN->E) / 2
     assert health["i_rate_hz"] == pytest.approx(np.load(out / "frInh.npy")[1:20].mean())
+    line = [text for text in proc.stderr.splitlines() if text.startswith("health check at patch 2,000: ")]
+    assert len(line) == 1, proc.stderr                                        # one line, whatever the outcome
     if status == "failing":
         assert health["not_grown_E"] > 0.4 and health["i_rate_hz"] < 1.0
+        assert line[0].startswith(f"health check at patch 2,000: failing, {health['n_not_grown_E']} of 324 E cells "
+                                  "have no field")
         assert proc.stderr.count("WARNING: this layer-4 run has failed early (seed 1)") == 2   # during, at the end
         assert "start again with another --seed" in proc.stderr
     else:
         assert health["not_grown_E"] == 0 and health["warning"] is None
+        assert line[0] == ("health check at patch 2,000: healthy, all 324 E cells have a field (an LGN weight "
+                           f"≥ 2.5), I cells {health['i_rate_hz']:.1f} Hz")
         assert "WARNING" not in proc.stderr
+
+
+def test_l4_stop_on_failure_exits_at_the_check(builds, tmp_path):
+    """--stop-on-failure: the failing seed 1 stops at patch 2,000 with exit code 3 instead of training on."""
+    out = tmp_path / "out"
+    proc = run_script("ann_L4.py", "--images", IMAGES, "--out", out, "--build-dir", builds["L4"], "--no-progress",
+                      "--patches", 4000, "--seed", 1, "-j", THREADS, "--stop-on-failure")
+    assert proc.returncode == 3, proc.stderr
+    meta = json.loads((out / "run.json").read_text())
+    assert meta["status"] == "failed early" and meta["stopped_at_patch"] == 2000
+    assert meta["health"]["status"] == "failing"
+    assert len(np.load(out / "frInh.npy")) == 20                              # the rates up to the check
+    assert not (out / "excitatory/V1weight_4000.txt").exists()
+    assert proc.stderr.strip().splitlines()[-1] == ("stopped at patch 2,000 (--stop-on-failure): the run has failed "
+                                                    "early; start again with another --seed (exit code 3)")
 
 
 def test_tensorboard_events_and_figures(builds, tmp_path):

@@ -44,3 +44,27 @@ def test_thread_policy():
 def test_only_layer23_has_varying_delays():
     from models.layers import layer4, layer23
     assert layer23().has_varying_delays and not layer4().has_varying_delays
+
+
+# --- the early-failure check (training.health) ------------------------------------------------------
+def _health(lost_cells, i_rate=8.5):
+    from models.parameters import PUBLISHED
+    from training.health import check
+    weights = np.full((324, 648), 1.0)
+    weights[lost_cells:, 0] = 5.0                        # cells from lost_cells on have a weight at wMax
+    rates = np.full((20, 81), i_rate)                    # windows of 100 patches up to patch 2,000
+    return check(PUBLISHED, weights, 5.0, rates, 100, 2000, seed=7)
+
+
+def test_health_check_says_one_line_for_a_healthy_run():
+    report = _health(0)
+    assert report.status == "healthy" and report.warning is None
+    assert report.summary() == ("health check at patch 2,000: healthy, all 324 E cells have a field "
+                                "(an LGN weight ≥ 2.5), I cells 8.5 Hz")
+
+
+def test_health_check_line_of_a_failing_run_counts_the_cells_without_field():
+    report = _health(100, i_rate=0.06)
+    assert report.status == "failing" and report.n_not_grown_E == 100
+    assert report.summary() == ("health check at patch 2,000: failing, 100 of 324 E cells have no field "
+                                "(an LGN weight ≥ 2.5), I cells 0.1 Hz")

@@ -25,7 +25,7 @@ from models.layers import layers
 from models.parameters import PUBLISHED, Model, ModelError, parse_set, read_params
 from models.variants import VARIANTS, variant
 from runs import files
-from training import checkpoint, record, run_folder
+from training import checkpoint, health, record, run_folder
 from runs.folder_lock import FolderBusy, FolderLock, FolderNotWritable
 from runs.options import OneLineErrorParser, UsageError, non_negative_int, positive_int, seed_int
 from runs.snapshots import SnapshotError, complete_steps, load_snapshot
@@ -67,6 +67,11 @@ def build_parser(layer_name: str) -> argparse.ArgumentParser:
                      help="continue the interrupted run in --out from its latest checkpoint, with its "
                           "recorded settings (seed, patches, threads, ...); the result is identical to "
                           "an uninterrupted run")
+    if layer.name == "L4":
+        run.add_argument("--stop-on-failure", action="store_true",
+                         help="stop with exit code 3 when the health check at patch 2,000 finds the run failed "
+                              "early (about 4%% of seeds), instead of warning and training on; for unattended "
+                              "runs and seed sweeps")
     run.add_argument("--build-dir", default=None, metavar="DIR",
                      help="ANNarchy compile directory (default: build/<layer>-<variant>-j<threads>-<model "
                           "hash>)")
@@ -369,10 +374,13 @@ def _run(layer_name: str, args, progress: _Progress) -> int:
                        command=args.command, overrides=_model_options(args), model_name=args.model,
                        recorded_threads=getattr(args, "resumed_threads", None),
                        recorded_images_sha256=getattr(args, "recorded_images_sha256", None),
-                       progress_state=progress, continue_command=resume_command(args))
+                       progress_state=progress, continue_command=resume_command(args),
+                       stop_on_failure=getattr(args, "stop_on_failure", False))
     except TrainingFailed as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
+    if result.get("status") == "failed early":
+        return health.EXIT_FAILED_EARLY
     return 128 + result["stopped_by_signal"] if result.get("status") == "interrupted" else 0
 
 
@@ -382,7 +390,8 @@ def train(model: Model, layer: str, out, seed: int | None = None, patches: int |
           build_dir=None, progress: bool = True, tensorboard=None, gpu=None, annarchy_flags=(),
           profile: bool = False, profile_out=None, command=None, overrides: dict | None = None,
           model_name: str | None = None, recorded_threads: int | None = None,
-          recorded_images_sha256: str | None = None, progress_state=None, continue_command: str | None = None) -> dict:
+          recorded_images_sha256: str | None = None, progress_state=None, continue_command: str | None = None,
+          stop_on_failure: bool = False) -> dict:
     """Train *layer* ("L4" or "L2_3") of *model* into *out*; returns the run record (``run.json``).
 
     The same steps as the scripts, which call it: check every input, build the network of
@@ -391,6 +400,7 @@ def train(model: Model, layer: str, out, seed: int | None = None, patches: int |
     ``training.n_patches``; ``l4``: the layer-4 run under layer 2/3. A bad input raises
     ``UsageError`` (one line) before anything is written; an error while training raises
     ``TrainingFailed``. *resume* is the record of the run to continue (``--resume``).
+    *stop_on_failure*: a failing health check ends the run there (status ``failed early``).
     """
     from input.images import InputDataError, resolve_images
     import numpy as np
@@ -478,6 +488,7 @@ def train(model: Model, layer: str, out, seed: int | None = None, patches: int |
         metadata["health"] = report.record()
         files.save_json(out_dir / "run.json", dict(metadata, status="running"))
     trainer.on_health = record_health
+    trainer.stop_on_failure = stop_on_failure
 
     now = lambda: _dt.datetime.now().astimezone().isoformat(timespec="seconds")  # noqa: E731
     if resume is None:
@@ -511,6 +522,12 @@ def train(model: Model, layer: str, out, seed: int | None = None, patches: int |
         files.save_json(out_dir / "run.json", metadata)
         print(f"\n{stop}: checkpoint {stop.path} written; continue with: {continue_command}", file=sys.stderr)
         return dict(metadata, stopped_by_signal=stop.signum)
+    except health.FailedEarly as stop:
+        trainer.monitor.close()
+        metadata.update(status="failed early", stopped_at_patch=stop.report.patch)
+        files.save_json(out_dir / "run.json", metadata)
+        print(f"{stop}; start again with another --seed (exit code {health.EXIT_FAILED_EARLY})", file=sys.stderr)
+        return metadata
     except OSError as exc:
         where = exc.filename or out_dir
         if checkpoint.list_patches(out_dir):
@@ -530,4 +547,6 @@ def train(model: Model, layer: str, out, seed: int | None = None, patches: int |
         _report_sections(network, trainer.patch - first_patch, profile_out or out_dir)
     if metadata.get("health", {}).get("warning"):
         print(f"{out_dir}: {metadata['health']['warning']}", file=sys.stderr)   # again, after the bar
+    if source.origin == "stand-in":
+        print(f"{out_dir}: {source.warning}", file=sys.stderr)                  # again: not the real model
     return metadata

@@ -21,6 +21,8 @@ import numpy as np
 from models import criteria
 from models.parameters import Model
 
+EXIT_FAILED_EARLY = 3        # exit code of a run stopped at a failing check (--stop-on-failure)
+
 
 @dataclass
 class HealthReport:
@@ -36,6 +38,23 @@ class HealthReport:
 
     def record(self) -> dict:
         return asdict(self)
+
+    def summary(self) -> str:
+        """The check in one line, for the terminal."""
+        if self.n_not_grown_E == 0:
+            fields = f"all {self.n_E} E cells have a field"
+        else:
+            fields = f"{self.n_not_grown_E} of {self.n_E} E cells have no field"
+        return (f"health check at patch {self.patch:,}: {self.status}, {fields} (an LGN weight "
+                f"≥ {self.w_half:g}), I cells {self.i_rate_hz:.1f} Hz")
+
+
+class FailedEarly(Exception):
+    """The run stopped at a failing health check (``--stop-on-failure``)."""
+
+    def __init__(self, report: HealthReport):
+        super().__init__(f"stopped at patch {report.patch:,} (--stop-on-failure): the run has failed early")
+        self.report = report
 
 
 def check(model: Model, lgn_e_weights: np.ndarray, w_max: float, inhibitory_rates: np.ndarray, rate_window: int,

@@ -3,8 +3,8 @@
 * ``<plots>/rates.png``: four E cells' rates and the population means per rate window
   (``frExc.npy``, ``frInh.npy``);
 * ``<plots>/weights.png``: per plastic projection, the mean and standard deviation of its
-  weights and the fractions at 0 and at the upper bound, at every snapshot
-  (``weight_stats.json``).
+  weights and the fractions at 0, within 5 % of the upper bound and at or above it, at every
+  snapshot (``weight_stats.json``), and the weights near the bound at the last snapshot.
 
 ``<plots>`` is ``V1Layer/`` for layer 4 and ``V2Layer/`` for layer 2/3. Both are redrawn at
 every snapshot, so a user can watch a run without TensorBoard.
@@ -36,11 +36,38 @@ def upper_bound(spec) -> float:
     return getattr(spec.rule, "wMax", None) or spec.rule.hMax
 
 
+# Histogram of the weights near the bound, in fractions of it: 0.80-1.05 in steps of 0.01, then beyond.
+NEAR_EDGES = np.round(np.arange(0.80, 1.0501, 0.01), 2)
+NEAR = 0.95                  # "near the bound": within 5 % of it
+
+
 def weight_statistics(weights: np.ndarray, w_max: float) -> dict:
-    """mean, std and the fractions of weights at 0 and at the upper bound."""
+    """mean, std, the fractions of weights at 0, at or above the bound, within 5 % of it and
+    above it, the largest weight, and a histogram near the bound (``NEAR_EDGES`` × w_max and
+    everything beyond the last edge).
+
+    The bound of a Clopath projection stops LTP; it does not clip (rules.clopath). A weight
+    just below wMax can take one more step of LTP and end slightly above it, where only LTD
+    acts on it; the ON/OFF balance of the LGN weights (models.schedule) also rescales ON
+    weights without clipping. So a few weights sit slightly above wMax (layer 4, seed 2, at
+    400,000 patches: 1.65 % of LGN→E, ON and OFF alike, the largest 5.058 against 5).
+    Vogels weights are clipped at hMax.
+    """
     w = np.asarray(weights, dtype=np.float64)
+    counts, _ = np.histogram(w / w_max, bins=np.r_[NEAR_EDGES, np.inf])
     return {"mean": float(w.mean()), "std": float(w.std()), "fraction_zero": float(np.mean(w <= 0.0)),
-            "fraction_max": float(np.mean(w >= w_max)), "w_max": float(w_max)}
+            "fraction_max": float(np.mean(w >= w_max)), "fraction_near_max": float(np.mean(w >= NEAR * w_max)),
+            "fraction_above_max": float(np.mean(w > w_max)), "max": float(w.max()), "w_max": float(w_max),
+            "near_max_counts": counts.tolist(), "n": int(w.size)}
+
+
+def stand_in_note(out_dir) -> str:
+    """" [stand-in images]" for a run trained on the stand-in images (run.json), else ""."""
+    try:
+        origin = json.loads((Path(out_dir) / "run.json").read_text())["images"]["origin"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+    return " [stand-in images]" if origin == "stand-in" else ""
 
 
 def grid_shape(n: int) -> tuple[int, int]:
@@ -83,8 +110,8 @@ def _save(plt, fig, path: Path) -> Path:
     return path
 
 
-def plot_rates(out_dir, layer, cells=(0, 1, 2, 3)) -> Path:
-    """Rates of four E cells and the population means over training -> <plots>/rates.png."""
+def plot_rates(out_dir, layer, cells=(0, 1, 2, 3), folder=None) -> Path:
+    """Rates of four E cells and the population means over training -> <plots>/rates.png (or *folder*)."""
     out_dir = Path(out_dir)
     exc, inh = np.load(out_dir / "frExc.npy"), np.load(out_dir / "frInh.npy")
     e_name, i_name = layer.rate_populations
@@ -95,14 +122,15 @@ def plot_rates(out_dir, layer, cells=(0, 1, 2, 3)) -> Path:
         if c < exc.shape[1]:
             ax_cells.plot(patches, exc[:, c], lw=1, label=f"{e_name} cell {c}")
     ax_cells.set_ylabel("rate (Hz)")
-    ax_cells.set_title(f"Firing rates over training (windows of {layer.model.training.rate_window} patches)")
+    ax_cells.set_title(f"Firing rates over training (windows of {layer.model.training.rate_window} patches)"
+                       f"{stand_in_note(out_dir)}")
     ax_cells.legend(frameon=False, ncols=4, fontsize=9)
     ax_mean.plot(patches, exc.mean(axis=1), color="tab:red", label=f"{e_name} mean")
     ax_mean.plot(patches, inh.mean(axis=1), color="tab:blue", label=f"{i_name} mean")
     ax_mean.set_xlabel("patches presented")
     ax_mean.set_ylabel("rate (Hz)")
     ax_mean.legend(frameon=False)
-    return _save(plt, fig, plot_folder(out_dir, layer) / "rates.png")
+    return _save(plt, fig, Path(folder or plot_folder(out_dir, layer)) / "rates.png")
 
 
 def load_statistics(out_dir) -> dict:
@@ -117,39 +145,69 @@ def save_statistics(out_dir, stats: dict) -> None:
     save_json(Path(out_dir) / STATS_FILE, {"snapshots": {str(k): stats[k] for k in sorted(stats)}})
 
 
-def plot_weights(out_dir, layer, stats: dict) -> Path:
-    """Weight statistics of every plastic projection over training -> <plots>/weights.png."""
+def plot_weights(out_dir, layer, stats: dict, folder=None) -> Path:
+    """Weight statistics of every plastic projection over training and, for the last
+    snapshot, the weights near the bound -> <plots>/weights.png (or *folder*)."""
     steps = sorted(stats)
     names = [s.name for s in layer.plastic]
-    plt, (fig, axes) = _figure(2, len(names), (3.3 * len(names), 6.0))
+    plt, (fig, axes) = _figure(3, len(names), (3.3 * len(names), 9.0))
     x = np.array(steps, dtype=float)
     unit, scale = ("thousands of patches", 1e-3) if x.max(initial=0) >= 10_000 else ("patches", 1.0)
     for k, name in enumerate(names):
         mean = np.array([stats[s][name]["mean"] for s in steps])
         std = np.array([stats[s][name]["std"] for s in steps])
         w_max = stats[steps[0]][name]["w_max"]
-        top, bottom = axes[0, k], axes[1, k]
+        top, middle, bottom = axes[0, k], axes[1, k], axes[2, k]
         top.plot(x * scale, mean, "o-", ms=3, color="tab:purple")
         top.fill_between(x * scale, mean - std, mean + std, color="tab:purple", alpha=0.2, lw=0)
         top.set_title(name.replace("_", "→"))
         top.set_ylim(bottom=0)
-        bottom.plot(x * scale, [stats[s][name]["fraction_zero"] for s in steps], "o-", ms=3, color="0.3",
+        middle.plot(x * scale, [stats[s][name]["fraction_zero"] for s in steps], "o-", ms=3, color="0.3",
                     label="at 0")
-        bottom.plot(x * scale, [stats[s][name]["fraction_max"] for s in steps], "o-", ms=3, color="tab:orange",
-                    label=f"at the bound ({w_max:g})")
-        bottom.set_ylim(-0.02, 1.02)
-        bottom.set_xlabel(unit)
-        bottom.legend(frameon=False, fontsize=8)
+        if "fraction_near_max" in stats[steps[-1]][name]:
+            middle.plot(x * scale, [stats[s][name].get("fraction_near_max", np.nan) for s in steps], "o-", ms=3,
+                        color="tab:olive", label=f"within 5 % of the bound (≥ {NEAR * w_max:g})")
+        middle.plot(x * scale, [stats[s][name]["fraction_max"] for s in steps], "o-", ms=3, color="tab:orange",
+                    label=f"at or above the bound ({w_max:g})")
+        middle.set_ylim(-0.02, 1.02)
+        middle.set_xlabel(unit)
+        middle.legend(frameon=False, fontsize=8)
+        _near_bound(bottom, stats[steps[-1]][name], steps[-1])
     axes[0, 0].set_ylabel("weight: mean ± std")
     axes[1, 0].set_ylabel("fraction of synapses")
-    fig.suptitle(f"{layer.name}: weights over training ({len(steps)} snapshots)")
-    return _save(plt, fig, plot_folder(out_dir, layer) / "weights.png")
+    axes[2, 0].set_ylabel("fraction of synapses")
+    fig.suptitle(f"{layer.name}: weights over training ({len(steps)} snapshots){stand_in_note(out_dir)}")
+    fig.get_layout_engine().set(rect=(0, 0.035, 1, 0.965))          # room for the note below
+    fig.text(0.5, 0.005, "Bottom row: the weights near the bound at the last snapshot (red: beyond 1.05 × the "
+                         "bound). A Clopath bound (wMax) stops LTP but does not clip: the step of LTP that crosses it (and, "
+                         "for the LGN weights, the ON/OFF rescaling) leaves a few weights slightly above it, where only "
+                         "LTD acts. Vogels weights are clipped at their bound.", ha="center", va="bottom", fontsize=9, wrap=True)
+    return _save(plt, fig, Path(folder or plot_folder(out_dir, layer)) / "weights.png")
+
+
+def _near_bound(ax, stats: dict, step: int) -> None:
+    """Histogram of the weights of one snapshot near the bound, the bound marked."""
+    if "near_max_counts" not in stats:
+        ax.set_axis_off()
+        return
+    w_max, counts = stats["w_max"], np.asarray(stats["near_max_counts"], dtype=float) / stats["n"]
+    edges = NEAR_EDGES * w_max
+    ax.bar(edges[:-1], counts[:-1], width=np.diff(edges), align="edge", color="tab:olive")
+    beyond = edges[-1] + np.diff(edges)[-1]
+    ax.bar(beyond, counts[-1], width=np.diff(edges)[-1], align="edge", color="tab:red")
+    ax.axvline(w_max, color="k", lw=1, ls="--")
+    ax.set_xlabel(f"weight (bound {w_max:g} dashed)")
+    ax.set_title(f"patch {step:,}: {100 * stats['fraction_above_max']:.2f} % above the bound,\n"
+                 f"{100 * stats['fraction_near_max']:.1f} % within 5 %, max {stats['max']:.3f}", fontsize=9)
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.plots",
                                      description="Redraw rates.png and weights.png of a training run.")
     parser.add_argument("run", help="output folder of a layer-4 or layer-2/3 run")
+    parser.add_argument("--out", default=None, metavar="DIR",
+                        help="write the figures into DIR and nothing into the run (default: the run's "
+                             "V1Layer/ or V2Layer/, and weight_stats.json completed there)")
     args = parser.parse_args(argv)
     from runs.snapshots import SnapshotError, layer_of, load_snapshot, complete_steps
     out = Path(args.run)
@@ -157,16 +215,17 @@ def main(argv=None) -> int:
         layer = layer_of(out)
         stats = load_statistics(out)
         for step in complete_steps(out, layer):
-            if step not in stats:
+            if step not in stats or any("near_max_counts" not in v for v in stats[step].values()):
                 weights = load_snapshot(layer, out, step).weights
                 stats[step] = {s.name: weight_statistics(weights[s.name], upper_bound(s)) for s in layer.plastic}
     except SnapshotError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    save_statistics(out, stats)
-    print(plot_weights(out, layer, stats))
+    if args.out is None:
+        save_statistics(out, stats)
+    print(plot_weights(out, layer, stats, args.out))
     if (out / "frExc.npy").is_file():
-        print(plot_rates(out, layer))
+        print(plot_rates(out, layer, folder=args.out))
     return 0
 
 

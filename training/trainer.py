@@ -143,6 +143,7 @@ class Trainer:
         # The early-failure check of layer 4 (training.health); on_health(report) is called with it.
         self.checks_health = "LGN_E" in {spec.name for spec in layer.plastic}
         self.on_health = on_health
+        self.stop_on_failure = False     # a failing check raises health.FailedEarly
         self.health = None
         self.monitor = monitor            # training.monitor.RunMonitor: statistics, PNGs, TensorBoard
         self.patch = 0
@@ -180,10 +181,15 @@ class Trainer:
         self.health = health.check(self.model, self.network.weights("LGN_E"), self.layer.spec("LGN_E").rule.wMax,
                                    self.rates.arrays()[inh], self.rates.window, self.patch,
                                    self.checkpoint_meta.get("seed"))
+        say = bar.write if bar is not None else print
+        say(self.health.summary(), file=sys.stderr)
         if self.health.warning:
-            (bar.write if bar is not None else print)("\n" + self.health.warning + "\n", file=sys.stderr)
+            say("\n" + self.health.warning + "\n", file=sys.stderr)
         if self.on_health is not None:
             self.on_health(self.health)
+        if self.stop_on_failure and self.health.status == "failing":
+            self.write_rates()
+            raise health.FailedEarly(self.health)
 
     # -- checkpoints --------------------------------------------------------------
     def write_checkpoint(self, wall_so_far: float):
