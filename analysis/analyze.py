@@ -64,17 +64,23 @@ metrics.json keys:
             n_gratings, n_natural, n_noise, noise_sigma_hz, images, responsive_hz
   populations.<P> for P in E, I (and E2, I2 for layer 2/3):
     n_cells
+    every section: subsets {summary: {cells, n, of}}, the cells each summary covers
     gabor (E, I only): r2_median, fraction_r2_ge_0.7, orientation_deg_median_abs_error_vs_grating,
-                       frequency_median_cpp, sigma_x_median_px, sigma_y_median_px
+                       frequency_median_cpp, sigma_x_median_px, sigma_y_median_px (R² >= 0.7),
+                       frequency_median_cpp_with_field, n_below_one_cycle_with_field,
+                       n_below_one_cycle_r2_ge_0_7 (frequency x field side < 1: not a Gabor)
     tuning: n_responsive, fraction_responsive, osi_median, osi_mean, half_width_median_deg,
             preferred_orientation_hist {bin_edges_deg, counts}, osi_hist {bin_edges, counts},
             best_frequency_counts {freq: cells}, peak_rate_median_hz,
-            half_width_median_deg_by_contrast {contrast: deg}, n_responsive_by_contrast
+            half_width_median_deg_by_contrast {contrast: deg}, n_responsive_by_contrast,
+            half_width_step_deg, fraction_below_step_by_contrast,
+            half_width_median_deg_resolved_by_contrast (cells below the step: von Mises fit)
     sparseness: population_mean, population_median, lifetime_median, mean_rate_hz,
                 fraction_silent_cells
     sta: n_cells_with_spikes, correlation_median, correlation_mean, reference
 cells.npz: per-cell arrays named <P>_<quantity> (gabor_r2, gabor_orientation_deg, gabor_frequency,
-  gabor_sigma_x, gabor_sigma_y, gabor_phase, preferred_deg, osi, half_width_deg (contrasts x cells),
+  gabor_sigma_x, gabor_sigma_y, gabor_phase, gabor_below_one_cycle, preferred_deg, osi,
+  half_width_deg and half_width_resolved_deg (contrasts x cells),
   best_frequency, best_phase, tuning_counts (contrasts x orientations x cells), responsive,
   natural_rate_hz, lifetime_sparseness, sta_onoff (cells x 18 x 18), sta_correlation),
   and population_sparseness_<P> (patches)."""
@@ -161,6 +167,10 @@ def gabor_analysis(name, fields, report, jobs, rng, label, has_field):
     figures.ringach_plot(arrays["nx"], arrays["ny"], arrays["r2"], has_field, report / f"ringach_{name}.png",
                          f"{label}: Gabor envelope in carrier cycles (Ringach 2002)")
     with_field = has_field & np.isfinite(arrays["r2"])
+    # fewer than one carrier cycle across the field: a blob or an edge, not a Gabor
+    arrays["below_one_cycle"] = arrays["frequency"] * fields.shape[1] < 1
+    below = arrays["below_one_cycle"]
+    n = len(fields)
     metrics = dict(r2_median=float(np.nanmedian(arrays["r2"])),
                    **{"fraction_r2_ge_0.7": float(good.mean())},
                    fraction_with_field=float(has_field.mean()),
@@ -170,7 +180,20 @@ def gabor_analysis(name, fields, report, jobs, rng, label, has_field):
                    if with_field.any() else None,
                    frequency_median_cpp=float(np.median(arrays["frequency"][good])) if good.any() else None,
                    sigma_x_median_px=float(np.median(arrays["sigma_x"][good])) if good.any() else None,
-                   sigma_y_median_px=float(np.median(arrays["sigma_y"][good])) if good.any() else None)
+                   sigma_y_median_px=float(np.median(arrays["sigma_y"][good])) if good.any() else None,
+                   frequency_median_cpp_with_field=_median(arrays["frequency"][with_field]),
+                   n_below_one_cycle_r2_ge_0_7=int((below & good).sum()),
+                   n_below_one_cycle_with_field=int((below & with_field).sum()))
+    everyone, fielded, fitted = _subset("all cells", n, n), _subset("cells with a field", with_field.sum(), n), \
+        _subset(f"cells with Gabor R² ≥ {R2_THRESHOLD}", good.sum(), n)
+    metrics["subsets"] = {
+        "r2_median": everyone, "fraction_r2_ge_0.7": everyone, "fraction_with_field": everyone,
+        "r2_median_with_field": fielded, "nx_median": fielded, "ny_median": fielded, "fraction_ny_gt_nx": fielded,
+        "frequency_median_cpp": fitted, "sigma_x_median_px": fitted, "sigma_y_median_px": fitted,
+        "n_below_one_cycle_r2_ge_0_7": fitted, "frequency_median_cpp_with_field": fielded,
+        "n_below_one_cycle_with_field": fielded,
+        "below_one_cycle": f"Gabor frequency × field side ({fields.shape[1]} px) < 1: fewer than one carrier "
+                           "cycle across the field (a blob or an edge, not a Gabor)"}
     return metrics, {**{f"gabor_{k}": v for k, v in arrays.items()}, "has_field": has_field}
 
 
@@ -182,7 +205,7 @@ def tuning_analysis(model, counts, grid, orientations, frequencies, phases, cont
     best_phase (index), curves (n_c, n_o, n), preferred_deg, osi, half_width_deg (n_c, n),
     responsive (n_c, n) bool.
     """
-    from analysis.tuning import tuning_metrics
+    from analysis.tuning import tuning_metrics, von_mises_half_width
     n_o, n_f, n_p, n_c = len(orientations), len(frequencies), len(phases), len(contrasts)
     table = np.zeros((n_o, n_f, n_p, n_c, counts.shape[1]))
     table[grid[:, 0], grid[:, 1], grid[:, 2], grid[:, 3]] = counts
@@ -202,9 +225,14 @@ def tuning_analysis(model, counts, grid, orientations, frequencies, phases, cont
     bandwidth[~responsive] = np.nan
     pref = np.array([m["preferred_deg"] for m in metrics[full]])
     osi = np.array([m["osi"] for m in metrics[full]])
+    # below the orientation step the interpolated half-width is not a measurement: a von Mises fit instead
+    step = 180.0 / n_o
+    resolved = half.copy()
+    for c, n in zip(*np.nonzero(half < step)):
+        resolved[c, n] = von_mises_half_width(orientations, curves[c, :, n])
     return dict(table=table, best_frequency=best_f, best_phase=best_p, curves=curves,
-                preferred_deg=pref, osi=osi, half_width_deg=half, bandwidth_deg=bandwidth, responsive=responsive,
-                full=full)
+                preferred_deg=pref, osi=osi, half_width_deg=half, half_width_resolved_deg=resolved,
+                bandwidth_deg=bandwidth, responsive=responsive, full=full, step_deg=step)
 
 
 def aligned_curves(curves, preferred_index, responsive):
@@ -224,10 +252,37 @@ def _hist(values, bins):
     return dict(bin_edges=edges.tolist(), counts=counts.tolist())
 
 
+def _fraction(flags, among):
+    """Fraction of the cells *among* (bool) for which *flags* holds; None without any."""
+    among = np.asarray(among, bool)
+    return float(np.mean(np.asarray(flags)[among])) if among.any() else None
+
+
+def _subset(cells: str, n, of: int) -> dict:
+    """Which cells a summary covers, and how many: beside every summary in metrics.json."""
+    return {"cells": cells, "n": int(n), "of": int(of)}
+
+
 def _median(values):
     values = np.asarray(values, dtype=np.float64)
     values = values[np.isfinite(values)]
     return float(np.median(values)) if values.size else None
+
+
+def stand_in_note(trained, source) -> str | None:
+    """What in this analysis rests on the stand-in images (not IMAGES.mat), or None."""
+    import json
+    uses = []
+    for folder in [trained.snapshot.folder] + ([trained.l4.folder] if trained.l4 else []):
+        try:
+            origin = json.loads((Path(folder) / "run.json").read_text())["images"]["origin"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if origin == "stand-in":
+            uses.append(f"the run {folder} was trained on stand-in images")
+    if source.origin == "stand-in":
+        uses.append("the natural patches of this analysis are stand-in images")
+    return "; ".join(uses) or None
 
 
 # -- main -------------------------------------------------------------------------------------
@@ -292,6 +347,10 @@ def _run(args, settings) -> int:
     weights = trained.weights
     pops = ("E", "I", "E2", "I2") if layer.frozen_from is not None else ("E", "I")
     labels = {"E": "layer 4 E", "I": "layer 4 I", "E2": "layer 2/3 E2", "I2": "layer 2/3 I2"}
+    stand_in = stand_in_note(trained, source)
+    if stand_in:                                # every figure title says so
+        labels = {p: f"{label} [stand-in images]" for p, label in labels.items()}
+        _log(f"WARNING: {stand_in}")
 
     cells_npz = {}
     pop_metrics = {p: dict(n_cells=network.pops[p].size) for p in pops}
@@ -350,6 +409,7 @@ def _run(args, settings) -> int:
         resp = tun["responsive"][full]
         cells_npz.update({f"{p}_preferred_deg": tun["preferred_deg"], f"{p}_osi": tun["osi"],
                           f"{p}_half_width_deg": tun["half_width_deg"], f"{p}_bandwidth_deg": tun["bandwidth_deg"],
+                          f"{p}_half_width_resolved_deg": tun["half_width_resolved_deg"],
                           f"{p}_best_frequency": frequencies[tun["best_frequency"]],
                           f"{p}_best_phase": phases[tun["best_phase"]],
                           f"{p}_tuning_counts": tun["curves"], f"{p}_responsive": resp})
@@ -374,18 +434,37 @@ def _run(args, settings) -> int:
                  half_width_median_deg_by_contrast={f"{c:g}": _median(tun["half_width_deg"][k])
                                                     for k, c in enumerate(contrasts)},
                  n_responsive_by_contrast={f"{c:g}": int(tun["responsive"][k].sum())
-                                           for k, c in enumerate(contrasts)})
+                                           for k, c in enumerate(contrasts)},
+                 # the interpolated half-width is not resolved below the orientation step: cells below it
+                 # take the half-width of a von Mises fit (analysis.tuning.von_mises_half_width)
+                 half_width_step_deg=tun["step_deg"],
+                 fraction_below_step_by_contrast={f"{c:g}": _fraction(tun["half_width_deg"][k] < tun["step_deg"],
+                                                                      tun["responsive"][k])
+                                                  for k, c in enumerate(contrasts)},
+                 half_width_median_deg_resolved_by_contrast={f"{c:g}": _median(tun["half_width_resolved_deg"][k])
+                                                             for k, c in enumerate(contrasts)})
+        responsive_at = {f"{c:g}": _subset(f"cells responsive at contrast {c:g}", tun["responsive"][k].sum(),
+                                           len(resp)) for k, c in enumerate(contrasts)}
+        m["subsets"] = {
+            "osi_median": responsive_at[f"{contrasts[full]:g}"], "osi_mean": responsive_at[f"{contrasts[full]:g}"],
+            "half_width_median_deg": responsive_at[f"{contrasts[full]:g}"],
+            "bandwidth_median_deg": _subset("responsive cells with a finite bandwidth (oriented)",
+                                            np.isfinite(tun["bandwidth_deg"][full][resp]).sum(), len(resp)),
+            "peak_rate_median_hz": _subset("all cells", len(resp), len(resp)),
+            "half_width_median_deg_by_contrast": responsive_at,
+            "half_width_median_deg_resolved_by_contrast": responsive_at}
         if gabor_or is not None:
             both = resp & gabor_good
             diff = np.abs((tun["preferred_deg"] - gabor_or + 90) % 180 - 90)[both]
             pop_metrics[p]["gabor"]["orientation_deg_median_abs_error_vs_grating"] = \
                 float(np.median(diff)) if diff.size else None
+            pop_metrics[p]["gabor"]["subsets"]["orientation_deg_median_abs_error_vs_grating"] = _subset(
+                f"responsive cells with Gabor R² ≥ {R2_THRESHOLD}", diff.size, len(resp))
         pop_metrics[p]["tuning"] = m
         figures.bandwidth_histogram(tun["bandwidth_deg"][full][resp], report / f"bandwidth_{p}.png",
                                     f"{labels[p]}: orientation bandwidth (full width at half height)")
         figures.tuning_summary(tun["preferred_deg"], tun["osi"], tun["half_width_deg"][full], resp,
-                               gabor_or if gabor_or is not None else np.full(len(resp), np.nan),
-                               gabor_good if gabor_good is not None else np.zeros(len(resp), bool),
+                               gabor_or, gabor_good,
                                report / f"tuning_summary_{p}.png",
                                f"{labels[p]}: orientation tuning (contrast {contrasts[full]:g}, "
                                f"{int(resp.sum())}/{len(resp)} responsive cells)", step_deg)
@@ -409,7 +488,12 @@ def _run(args, settings) -> int:
         pop_metrics[p]["sparseness"] = dict(
             population_mean=float(np.nanmean(ps)) if np.any(np.isfinite(ps)) else None,
             population_median=_median(ps), lifetime_median=_median(ls),
-            mean_rate_hz=float(rates.mean()), fraction_silent_cells=float(np.mean(rates == 0)))
+            mean_rate_hz=float(rates.mean()), fraction_silent_cells=float(np.mean(rates == 0)),
+            subsets={"population_mean": _subset("natural patches (every patch a sample)",
+                                                np.isfinite(ps).sum(), len(ps)),
+                     "population_median": _subset("natural patches", np.isfinite(ps).sum(), len(ps)),
+                     "lifetime_median": _subset("cells that fired", np.isfinite(ls).sum(), len(ls)),
+                     "mean_rate_hz": _subset("all cells", len(rates), len(rates))})
         sparse_fig[p] = dict(population=ps, lifetime=ls, rates=rates)
         cells_npz.update({f"{p}_natural_rate_hz": rates, f"{p}_lifetime_sparseness": ls,
                           f"population_sparseness_{p}": ps})
@@ -425,7 +509,9 @@ def _run(args, settings) -> int:
             m.update(reference="LGN weights ON − OFF" if p in ("E", "I") else
                      "effective field: E→E2 weights × layer-4 ON − OFF fields",
                      correlation_median=_median(corr),
-                     correlation_mean=float(np.nanmean(corr)) if np.any(np.isfinite(corr)) else None)
+                     correlation_mean=float(np.nanmean(corr)) if np.any(np.isfinite(corr)) else None,
+                     subsets={"correlation_median": _subset("cells that spiked to the noise",
+                                                            np.isfinite(corr).sum(), len(corr))})
             cells_npz[f"{p}_sta_correlation"] = corr
             sample = np.sort(rng.choice(len(corr), size=min(N_SAMPLE_CELLS, len(corr)), replace=False))
             notes = [f"r = {corr[c]:.2f}" for c in sample]
@@ -458,11 +544,51 @@ def _run(args, settings) -> int:
     files.atomic_write(report / "cells.npz", lambda f: np.savez_compressed(f, **cells_npz))
     files.atomic_write(report / "report.md", lambda f: f.write(render_report(metrics, pops, labels, report).encode()))
     _log(f"report: {report / 'report.md'} (total {runtime['total']:.0f} s)")
+    print("\n".join(headline(metrics, pops, labels)))
+    if stand_in:
+        print(f"WARNING: {stand_in}: these numbers do not describe the published model", file=sys.stderr)
+    print(f"report: {report / 'report.md'}")
     return 0
 
 
 def _fmt(value, spec=".2f", unit=""):
     return "–" if value is None else f"{value:{spec}}{unit}"
+
+
+def _width(tuning, contrast=None) -> str:
+    """A median half-width as a measurement can state it: below the orientation step the
+    interpolation does not resolve it, so "< step" with the von Mises estimate."""
+    if contrast is None:
+        median, step = tuning["half_width_median_deg"], tuning.get("half_width_step_deg")
+        contrast = max(tuning["half_width_median_deg_by_contrast"], key=float)
+    else:
+        median, step = tuning["half_width_median_deg_by_contrast"][contrast], tuning.get("half_width_step_deg")
+    if median is None or step is None or median >= step:
+        return _fmt(median, ".1f", "°")
+    fitted = tuning.get("half_width_median_deg_resolved_by_contrast", {}).get(contrast)
+    return f"< {step:g}° (von Mises fit {_fmt(fitted, '.1f', '°')})"
+
+
+def _cells(section, key) -> str:
+    subset = section.get("subsets", {}).get(key)
+    return "" if not isinstance(subset, dict) else f" ({subset['n']} of {subset['of']})"
+
+
+def headline(metrics, pops, labels) -> list[str]:
+    """The report's headline numbers, one line per population, for the terminal."""
+    lines = []
+    for p in pops:
+        m = metrics["populations"][p]
+        parts = []
+        if "gabor" in m:
+            parts.append(f"field {_fmt(100 * m['gabor']['fraction_with_field'], '.0f', ' %')}")
+        parts += [f"responsive {_fmt(100 * m['tuning']['fraction_responsive'], '.0f', ' %')}",
+                  f"OSI {_fmt(m['tuning']['osi_median'])}",
+                  f"half-width {_width(m['tuning'])}",
+                  f"sparseness {_fmt(m['sparseness']['population_mean'])}",
+                  f"STA r {_fmt(m['sta']['correlation_median'])}"]
+        lines.append(f"{labels[p]} ({m['n_cells']} cells): " + ", ".join(parts))
+    return lines
 
 
 def render_report(metrics, pops, labels, report_dir=None) -> str:
@@ -497,9 +623,18 @@ def render_report(metrics, pops, labels, report_dir=None) -> str:
     row("responsive to gratings", lambda m: f"{m['tuning']['n_responsive']} "
                                            f"({100 * m['tuning']['fraction_responsive']:.0f} %)")
     row("median OSI", lambda m: _fmt(m["tuning"]["osi_median"]))
-    row("median half-width (full contrast)", lambda m: _fmt(m["tuning"]["half_width_median_deg"], ".1f", "°"))
-    row("grating vs Gabor orientation, median abs. difference",
-        lambda m: _fmt(m["gabor"]["orientation_deg_median_abs_error_vs_grating"], ".1f", "°"))
+    row("median half-width (full contrast)", lambda m: _width(m["tuning"]))
+    row("grating vs Gabor orientation, median abs. difference (responsive, R² ≥ 0.7)",
+        lambda m: _fmt(m["gabor"]["orientation_deg_median_abs_error_vs_grating"], ".1f", "°")
+        + _cells(m["gabor"], "orientation_deg_median_abs_error_vs_grating"))
+    row("median Gabor frequency, cells with a field",
+        lambda m: _fmt(m["gabor"]["frequency_median_cpp_with_field"], ".3f", " c/px")
+        + _cells(m["gabor"], "frequency_median_cpp_with_field")
+        + f"; {m['gabor']['n_below_one_cycle_with_field']} below one cycle per field")
+    row("median Gabor frequency, R² ≥ 0.7",
+        lambda m: _fmt(m["gabor"]["frequency_median_cpp"], ".3f", " c/px")
+        + _cells(m["gabor"], "frequency_median_cpp")
+        + f"; {m['gabor']['n_below_one_cycle_r2_ge_0_7']} below one cycle per field")
     row("population sparseness (mean)", lambda m: _fmt(m["sparseness"]["population_mean"]))
     row("lifetime sparseness (median)", lambda m: _fmt(m["sparseness"]["lifetime_median"]))
     row("mean rate, natural patches", lambda m: _fmt(m["sparseness"]["mean_rate_hz"], ".2f", " Hz"))
@@ -509,10 +644,13 @@ def render_report(metrics, pops, labels, report_dir=None) -> str:
               "|---|" + "---|" * len(pops)]
     for c in pr["contrasts"]:
         key = f"{c:g}"
-        lines.append(f"| {key} | " + " | ".join(
-            _fmt(metrics["populations"][p]["tuning"]["half_width_median_deg_by_contrast"][key], ".1f")
-            for p in pops) + " |")
-    lines.append("")
+        lines.append(f"| {key} | " + " | ".join(_width(metrics["populations"][p]["tuning"], key)
+                                               for p in pops) + " |")
+    step = metrics["populations"][pops[0]]["tuning"].get("half_width_step_deg")
+    lines += ["", f"A median below the orientation step ({step:g}°) is not resolved by the interpolated "
+                  "half-width: it is given as \"< step\" with the median where the cells below the step take "
+                  "the half-width of a von Mises fit to their tuning curve. Gabor frequencies below one cycle "
+                  "per field (frequency × field side < 1) describe blobs or edges, not Gabors.", ""]
     for p in pops:
         lines += [f"## {labels[p]}", ""]
         for name, caption in ((f"gabor_fits_{p}.png", "ON − OFF weight fields beside their Gabor fits"),

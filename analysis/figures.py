@@ -31,6 +31,12 @@ def _save(fig, path, dpi=110):
     return path
 
 
+def _wrapped(title: str, width: int) -> str:
+    """*title* broken into lines of at most *width* characters (titles are not wrapped by matplotlib)."""
+    import textwrap
+    return "\n".join(textwrap.wrap(title, width))
+
+
 def _symmetric_limit(*arrays):
     m = max(float(np.nanmax(np.abs(a))) if np.size(a) and np.any(np.isfinite(a)) else 0.0
             for a in arrays)
@@ -90,9 +96,11 @@ def gabor_summary(r2, orientation, frequency, sigma_x, sigma_y, path, title, thr
 
 def tuning_summary(preferred, osi, half_width, responsive, gabor_orientation, gabor_good, path,
                    title, step_deg):
-    """Four panels: preferred orientation, OSI and half-width histograms (responsive
-    cells at full contrast), and preferred vs Gabor-fitted orientation."""
-    fig, axes = plt.subplots(1, 4, figsize=(17, 3.9), layout="constrained")
+    """Preferred orientation, OSI and half-width histograms (responsive cells at full
+    contrast) and, for a population with Gabor fits (*gabor_orientation* not None),
+    preferred vs Gabor-fitted orientation in a fourth panel."""
+    has_fits = gabor_orientation is not None
+    fig, axes = plt.subplots(1, 4 if has_fits else 3, figsize=(17 if has_fits else 13, 3.9), layout="constrained")
     bins = np.arange(-step_deg / 2, 180 + step_deg / 2 + 1e-9, step_deg) if step_deg else 12
     axes[0].hist(preferred[responsive], bins=bins, color="tab:green")
     axes[0].set(xlabel="preferred orientation (deg)", ylabel="cells", xticks=range(0, 181, 45),
@@ -104,18 +112,24 @@ def tuning_summary(preferred, osi, half_width, responsive, gabor_orientation, ga
     axes[2].hist(hw, bins=np.linspace(0, 90, 19), color="tab:cyan")
     axes[2].set(xlabel="half-width at 1/√2 (deg)", ylabel="cells",
                 title=f"tuning width, median {np.median(hw) if hw.size else np.nan:.1f}°")
-    both = responsive & gabor_good & np.isfinite(gabor_orientation)
-    if gabor_orientation is not None and both.any():
-        axes[3].scatter(gabor_orientation[both], preferred[both], s=12, alpha=0.6, color="k")
-        axes[3].plot([0, 180], [0, 180], color="tab:red", lw=1)
-        diff = np.abs((preferred[both] - gabor_orientation[both] + 90) % 180 - 90)
-        axes[3].set_title(f"grating vs Gabor: median |Δ| {np.median(diff):.1f}°")
-    else:
-        axes[3].set_title("grating vs Gabor: no fitted field")
-    axes[3].set(xlabel="Gabor-fit orientation (deg)", ylabel="preferred grating orientation (deg)",
-                xlim=(0, 180), ylim=(0, 180), xticks=range(0, 181, 45), yticks=range(0, 181, 45))
+    if has_fits:
+        _gabor_panel(axes[3], preferred, responsive, gabor_orientation, gabor_good)
     fig.suptitle(title, fontsize=FONT + 2)
     return _save(fig, path)
+
+
+def _gabor_panel(ax, preferred, responsive, gabor_orientation, gabor_good):
+    """Preferred grating orientation against the Gabor fit's, for the cells with a good fit."""
+    both = responsive & gabor_good & np.isfinite(gabor_orientation)
+    if both.any():
+        ax.scatter(gabor_orientation[both], preferred[both], s=12, alpha=0.6, color="k")
+        ax.plot([0, 180], [0, 180], color="tab:red", lw=1)
+        diff = np.abs((preferred[both] - gabor_orientation[both] + 90) % 180 - 90)
+        ax.set_title(f"grating vs Gabor: median |Δ| {np.median(diff):.1f}° (n = {int(both.sum())})")
+    else:
+        ax.set_title("grating vs Gabor: no fitted field")
+    ax.set(xlabel="Gabor-fit orientation (deg)", ylabel="preferred grating orientation (deg)",
+           xlim=(0, 180), ylim=(0, 180), xticks=range(0, 181, 45), yticks=range(0, 181, 45))
 
 
 def tuning_curves(orientations, curves, contrasts, cells, path, title, duration_s):
@@ -223,14 +237,14 @@ def ringach_plot(nx, ny, r2, has_field, path, title):
 def bandwidth_histogram(bandwidth, path, title):
     """Full widths at half height (De Valois et al. 1982), non-oriented cells in their own bar."""
     finite = bandwidth[np.isfinite(bandwidth)]
-    fig, ax = plt.subplots(figsize=(6.0, 3.8), layout="constrained")
+    fig, ax = plt.subplots(figsize=(6.4, 4.0), layout="constrained")
     edges = np.arange(0, 181, 15)
     counts, _ = np.histogram(finite, bins=edges)
     ax.bar(edges[:-1] + 7.5, counts, width=14, color="tab:cyan", label="oriented")
     ax.bar(195, len(bandwidth) - len(finite), width=14, color="0.6", label="non-oriented")
     ax.set_xticks(list(range(0, 181, 30)) + [195], [str(x) for x in range(0, 181, 30)] + ["n.o."])
-    median = f", median {np.median(finite):.0f}°" if finite.size else ""
-    ax.set(xlabel="orientation bandwidth, full width at half height (deg)", ylabel="cells",
-           title=f"{title}{median}")
+    median = f"median {np.median(finite):.0f}° ({finite.size} oriented cells)" if finite.size else "no oriented cell"
+    ax.set(xlabel="orientation bandwidth, full width at half height (deg)", ylabel="cells")
+    ax.set_title(_wrapped(title, 52) + "\n" + median)      # on lines that fit the figure
     ax.legend(frameon=False)
     return _save(fig, path)

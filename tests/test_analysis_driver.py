@@ -4,6 +4,8 @@ The synthetic run has the model's file names and shapes (docs/model.md §4); its
 rows are Gabor patches of known orientation, so the Gabor fits must recover them.
 One quick analysis (one ANNarchy compile) is shared by the module's tests.
 """
+import contextlib
+import io
 import json
 
 import numpy as np
@@ -62,9 +64,11 @@ def analysed(tmp_path_factory):
     out_dir = root / "output_L4"
     theta = write_synthetic_run(out_dir)
     report = root / "report"
-    rc = main([str(out_dir), "--quick", "--seed", "1", "--natural", "100", "--noise", "300",
-               "--report-dir", str(report), "--build-dir", str(root / "build")])
-    return dict(rc=rc, theta=theta, report=report)
+    terminal = io.StringIO()
+    with contextlib.redirect_stdout(terminal):
+        rc = main([str(out_dir), "--quick", "--seed", "1", "--natural", "100", "--noise", "300",
+                   "--report-dir", str(report), "--build-dir", str(root / "build")])
+    return dict(rc=rc, theta=theta, report=report, stdout=terminal.getvalue())
 
 
 def test_driver_writes_metrics_with_documented_keys(analysed):
@@ -137,3 +141,27 @@ def test_noise_rates_on_minus_off_is_the_image():
     images, rates = noise_rates(5, 10.0, np.random.default_rng(0), size=6)
     assert rates.shape == (5, 6, 6, 2) and (rates >= 0).all()
     np.testing.assert_allclose(rates[..., 0] - rates[..., 1], images)
+
+
+def test_terminal_ends_with_the_headline_numbers(analysed):
+    lines = analysed["stdout"].strip().splitlines()
+    metrics = json.loads((analysed["report"] / "metrics.json").read_text())["populations"]
+    assert lines[-1] == f"report: {analysed['report'] / 'report.md'}"
+    for line, pop, label in zip(lines[-3:-1], ("E", "I"), ("layer 4 E (324 cells)", "layer 4 I (81 cells)")):
+        m = metrics[pop]
+        assert line.startswith(f"{label}: field 0 %, ")                 # no weight reaches wMax/2 here
+        assert f"OSI {m['tuning']['osi_median']:.2f}" in line and "half-width " in line
+        assert f"sparseness {m['sparseness']['population_mean']:.2f}" in line
+        assert f"STA r {m['sta']['correlation_median']:.2f}" in line
+
+
+def test_every_summary_names_its_cells(analysed):
+    gabor = json.loads((analysed["report"] / "metrics.json").read_text())["populations"]["E"]["gabor"]
+    subsets = gabor["subsets"]
+    assert subsets["r2_median"] == {"cells": "all cells", "n": 324, "of": 324}
+    # the synthetic LGN->E weights stay below 1.6, under wMax/2 = 2.5: no cell has a field
+    assert subsets["nx_median"]["n"] == 0 and gabor["frequency_median_cpp_with_field"] is None
+    good = subsets["frequency_median_cpp"]
+    assert good["cells"] == "cells with Gabor R² ≥ 0.7" and good["n"] > 0.9 * 324
+    # frequencies 0.08-0.15 cycles/px: 1.4-2.7 cycles across the 18-px field, none below one
+    assert gabor["n_below_one_cycle_r2_ge_0_7"] == 0

@@ -7,7 +7,7 @@ from analysis.gabor import fit_gabor
 from analysis.sparseness import (lifetime_sparseness, mean_population_sparseness,
                                  population_sparseness)
 from analysis.sta import field_correlation, spike_triggered_average
-from analysis.tuning import grating, tuning_metrics
+from analysis.tuning import grating, tuning_metrics, von_mises_half_width
 
 
 def hand_made_gabor(size, x0, y0, sigma, orientation_deg, frequency, phase):
@@ -146,3 +146,43 @@ def test_bandwidth_of_von_mises_and_of_a_curve_clipped_at_a_bound(kappa):
 def test_bandwidth_of_a_non_oriented_cell_is_nan():
     theta = np.arange(0.0, 180.0, 5.0)
     assert np.isnan(tuning_metrics(theta, 1.0 + 0.3 * np.cos(2 * np.radians(theta)))["bandwidth_deg"])
+
+
+@pytest.mark.parametrize("width,preferred", [(3.0, 90.0), (2.0, 47.0), (12.0, 31.0)])
+def test_von_mises_half_width_below_the_orientation_step(width, preferred):
+    """A von Mises curve sampled every 5°, of known half-width at 1/√2 (from its equation:
+    exp(κ (cos 2Δ − 1)) = 1/√2 at Δ = width gives κ = ln √2 / (1 − cos 2Δ)). The linear
+    interpolation between samples cannot see below the step; the fit recovers the width."""
+    kappa = np.log(np.sqrt(2)) / (1 - np.cos(np.radians(2 * width)))
+    theta = np.arange(36) * 5.0
+    curve = 10 * np.exp(kappa * (np.cos(np.radians(2 * (theta - preferred))) - 1))
+    assert von_mises_half_width(theta, curve) == pytest.approx(width, abs=0.01)
+    if width < 5:
+        assert abs(tuning_metrics(theta, curve)["half_width_deg"] - width) > 0.25     # what the grid gives
+    # with a baseline below 1/√2 of the peak: same curve shape, width read at 1/√2 of the peak
+    base, amp = 2.0, 10.0
+    level = ((base + amp) / np.sqrt(2) - base) / amp
+    expected = np.degrees(np.arccos(1 + np.log(level) / kappa)) / 2
+    assert von_mises_half_width(theta, base + amp * curve / 10) == pytest.approx(expected, abs=0.01)
+
+
+def test_von_mises_half_width_of_flat_and_silent_curves_is_nan():
+    theta = np.arange(36) * 5.0
+    assert np.isnan(von_mises_half_width(theta, np.zeros(36)))
+    assert np.isnan(von_mises_half_width(theta, np.full(36, 3.0)))
+
+
+def test_gabor_analysis_flags_fits_below_one_cycle_per_field(tmp_path):
+    """Two Gabors of 2.2 cycles across the field and two Gaussian blobs (no carrier): the
+    blobs are counted below one cycle per field, in the subset they belong to."""
+    from analysis.analyze import gabor_analysis
+    y, x = np.mgrid[0:18, 0:18] - 8.5
+    blob = np.exp(-(x ** 2 + y ** 2) / (2 * 3.0 ** 2))
+    gabor = np.exp(-(x ** 2 + y ** 2) / (2 * 3.5 ** 2)) * np.cos(2 * np.pi * 0.12 * x)
+    fields = np.stack([gabor, gabor.T, blob, -blob])
+    has_field = np.array([True, False, True, True])
+    metrics, arrays = gabor_analysis("E", fields, tmp_path, 1, np.random.default_rng(0), "test", has_field)
+    np.testing.assert_array_equal(arrays["gabor_below_one_cycle"], [False, False, True, True])
+    assert metrics["n_below_one_cycle_with_field"] == 2 and metrics["n_below_one_cycle_r2_ge_0_7"] == 2
+    assert metrics["subsets"]["frequency_median_cpp_with_field"] == {"cells": "cells with a field", "n": 3, "of": 4}
+    assert metrics["subsets"]["frequency_median_cpp"]["n"] == 4
