@@ -51,6 +51,10 @@ ROWS_L23 = [
 ]
 
 
+# The orientation step of the full protocol (analysis.analyze.FULL): 36 orientations over 180°.
+ORIENTATION_STEP_DEG = 5.0
+
+
 def _get(metrics, pop, path):
     node = metrics["populations"][pop]
     for key in path:
@@ -76,7 +80,8 @@ def _fmt(value, kind) -> str:
     if kind == "pct":
         return f"{100 * value:.0f} %"
     if kind in ("deg", "pair_deg"):
-        return f"{value:.1f}°"
+        # the interpolated half-width does not resolve widths below the orientation step
+        return f"< {ORIENTATION_STEP_DEG:g}°" if value < ORIENTATION_STEP_DEG else f"{value:.1f}°"
     if kind == "rates":
         return f"{value:.1f} Hz"
     if kind == "pair":
