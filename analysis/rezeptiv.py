@@ -84,14 +84,17 @@ def select_steps(out_dir: Path, all_steps: bool, step: int | None) -> list[int]:
 
 
 def write_snapshot_figures(snapshot: Snapshot, onoff_dir: Path) -> list[Path]:
-    """Receptive-field grids and the weight histogram of one snapshot; returns the PNGs."""
+    """Receptive-field grids and the weight histogram of one snapshot; returns the PNGs.
+    The titles say so when the run was trained on the stand-in images."""
+    from training.plots import stand_in_note
+    note = stand_in_note(onoff_dir.parent)
     written = []
     for stem, (label, weights) in snapshot.fields.items():
         path = onoff_dir / f"{stem}_{snapshot.step}_ONOFF.png"
         p = patch_size_of(weights.shape[1])
         plot_rf_grid(on_minus_off(weights), path,
                      f"{label} receptive fields (ON − OFF), {weights.shape[0]} cells, "
-                     f"{p}×{p} px, N = {snapshot.step:,} patches")
+                     f"{p}×{p} px, N = {snapshot.step:,} patches{note}")
         written.append(path)
     histograms = {}
     if "V1weight" in snapshot.fields:
@@ -100,7 +103,7 @@ def write_snapshot_figures(snapshot: Snapshot, onoff_dir: Path) -> list[Path]:
         histograms["E→I"] = snapshot.e_to_i
     if histograms:
         path = onoff_dir / f"weights_hist_{snapshot.step}.png"
-        plot_weight_histograms(histograms, path, f"Weights at N = {snapshot.step:,} patches")
+        plot_weight_histograms(histograms, path, f"Weights at N = {snapshot.step:,} patches{note}")
         written.append(path)
     return written
 

@@ -108,3 +108,17 @@ def test_rezeptiv_e_to_i_must_match_excitatory_cells(tmp_path, capsys):
     assert main([str(tmp_path)]) == 2
     assert str(bad) in capsys.readouterr().err
     assert pngs(tmp_path) == []
+
+
+def test_rezeptiv_marks_a_stand_in_run(tmp_path, monkeypatch):
+    import json
+    from analysis import rezeptiv
+    titles = []
+    monkeypatch.setattr(rezeptiv, "plot_rf_grid", lambda fields, path, title: titles.append(title))
+    monkeypatch.setattr(rezeptiv, "plot_weight_histograms", lambda hists, path, title: titles.append(title))
+    write_run(tmp_path, [0], n_e=4, n_i=2, patch=3)
+    assert main([str(tmp_path)]) == 0 and not any("stand-in" in t for t in titles)
+    (tmp_path / "run.json").write_text(json.dumps({"images": {"origin": "stand-in", "path": None}}))
+    titles.clear()
+    assert main([str(tmp_path)]) == 0
+    assert titles and all(t.endswith("[stand-in images]") for t in titles)
