@@ -646,7 +646,7 @@ def render_report(metrics, pops, labels, report_dir=None) -> str:
         key = f"{c:g}"
         lines.append(f"| {key} | " + " | ".join(_width(metrics["populations"][p]["tuning"], key)
                                                for p in pops) + " |")
-    step = metrics["populations"][pops[0]]["tuning"].get("half_width_step_deg")
+    step = 180.0 / len(pr["orientations_deg"])
     lines += ["", f"A median below the orientation step ({step:g}°) is not resolved by the interpolated "
                   "half-width: it is given as \"< step\" with the median where the cells below the step take "
                   "the half-width of a von Mises fit to their tuning curve. Gabor frequencies below one cycle "
