@@ -1,6 +1,7 @@
 """What a fresh clone meets: the tests find the training images where users keep them, and a
 test module skips only the tests that need them."""
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -28,5 +29,7 @@ def test_evaluation_tests_without_images_skip_only_what_needs_them(tmp_path):
                           cwd=tmp_path / "clone", env=env, capture_output=True, text=True, timeout=300)
     summary = proc.stdout.strip().splitlines()[-1]
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "6 passed" in summary and "1 skipped" in summary, proc.stdout
+    counts = {word: int(n) for n, word in re.findall(r"(\d+) (passed|skipped|failed|error)", summary)}
+    # the loader, preprocessing and comparison tests run (at least the 6 named above); the end-to-end are skipped
+    assert counts.get("passed", 0) >= 6 and counts.get("skipped", 0) >= 1 and "failed" not in counts, proc.stdout
     assert "training images not available" in proc.stdout
