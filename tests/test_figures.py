@@ -76,8 +76,9 @@ def test_weight_statistics_near_and_above_the_bound():
 
 def test_weights_figure_of_a_stand_in_run_says_so(monkeypatch, tmp_path):
     import json
-    from models.layers import LAYER4
+    from models.layers import layer4
     from training import plots
+    LAYER4 = layer4()
     kept = []
     monkeypatch.setattr(plots, "_save", lambda plt_, fig, path: kept.append(fig) or path)
     (tmp_path / "run.json").write_text(json.dumps({"images": {"origin": "stand-in", "path": None}}))
