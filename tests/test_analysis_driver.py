@@ -150,9 +150,10 @@ def test_terminal_ends_with_the_headline_numbers(analysed):
     for line, pop, label in zip(lines[-3:-1], ("E", "I"), ("layer 4 E (324 cells)", "layer 4 I (81 cells)")):
         m = metrics[pop]
         assert line.startswith(f"{label}: field 0 %, ")                 # no weight reaches wMax/2 here
-        assert f"OSI {m['tuning']['osi_median']:.2f}" in line and "half-width " in line
-        assert f"sparseness {m['sparseness']['population_mean']:.2f}" in line
-        assert f"STA r {m['sta']['correlation_median']:.2f}" in line
+        for name, value in (("OSI", m["tuning"]["osi_median"]), ("sparseness", m["sparseness"]["population_mean"]),
+                            ("STA r", m["sta"]["correlation_median"])):
+            assert f"{name} {'–' if value is None else format(value, '.2f')}" in line, line
+        assert "half-width " in line
 
 
 def test_every_summary_names_its_cells(analysed):
