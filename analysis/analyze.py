@@ -566,7 +566,7 @@ def _width(tuning, contrast=None) -> str:
     if median is None or step is None or median >= step:
         return _fmt(median, ".1f", "°")
     fitted = tuning.get("half_width_median_deg_resolved_by_contrast", {}).get(contrast)
-    return f"< {step:g}° (von Mises fit {_fmt(fitted, '.1f', '°')})"
+    return f"< {step:g}° interpolated, {_fmt(fitted, '.1f', '°')} with von Mises fits below the step"
 
 
 def _cells(section, key) -> str:
@@ -648,8 +648,9 @@ def render_report(metrics, pops, labels, report_dir=None) -> str:
                                                for p in pops) + " |")
     step = 180.0 / len(pr["orientations_deg"])
     lines += ["", f"A median below the orientation step ({step:g}°) is not resolved by the interpolated "
-                  "half-width: it is given as \"< step\" with the median where the cells below the step take "
-                  "the half-width of a von Mises fit to their tuning curve. Gabor frequencies below one cycle "
+                  "half-width: it is given as \"< step\" and the median where the cells below the step take "
+                  "the half-width of a von Mises fit to their whole tuning curve (at low contrast a curve one or two "
+                  "spikes high falls below 1/√2 of its peak within one step by quantisation alone). Gabor frequencies below one cycle "
                   "per field (frequency × field side < 1) describe blobs or edges, not Gabors.", ""]
     for p in pops:
         lines += [f"## {labels[p]}", ""]

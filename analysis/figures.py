@@ -245,6 +245,6 @@ def bandwidth_histogram(bandwidth, path, title):
     ax.set_xticks(list(range(0, 181, 30)) + [195], [str(x) for x in range(0, 181, 30)] + ["n.o."])
     median = f"median {np.median(finite):.0f}° ({finite.size} oriented cells)" if finite.size else "no oriented cell"
     ax.set(xlabel="orientation bandwidth, full width at half height (deg)", ylabel="cells")
-    ax.set_title(_wrapped(title, 52) + "\n" + median)      # on lines that fit the figure
+    ax.set_title(_wrapped(title, 62) + "\n" + median)      # on lines that fit the figure
     ax.legend(frameon=False)
     return _save(fig, path)
