@@ -8,10 +8,11 @@ every cell are the features, and a linear SVM (LinearSVC, one-vs-rest, the data 
 published C) is trained on the training split and scored on the test split (object image
 sets: on random splits, each refitted on the same features). Everything is checked before
 anything is written; the features are cached (``features.npz``, keyed by data, protocol
-and weights), so refitting, another C or the figures do not simulate again. The presentations run in
-worker processes: a local Dask cluster
-with one worker per core, or ``--scheduler ADDRESS`` (an existing Dask cluster); the
-features are the same for any number of workers.
+and weights), so refitting, another C or the figures do not simulate again; every finished
+chunk of features is kept on disk until then, so that ``--resume`` continues an interrupted
+run (``evaluation.chunks``). The presentations run in worker processes: a local Dask cluster
+with at most one worker per core (``evaluation.workers``), or ``--scheduler ADDRESS`` (an
+existing Dask cluster); the features are the same for any number of workers.
 """
 from __future__ import annotations
 
@@ -19,7 +20,6 @@ import argparse
 import datetime as _dt
 import hashlib
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -80,7 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="present crops back to back without putting the network back to its initial state")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--workers", type=positive_int, default=None, metavar="N",
-                       help="local worker processes (default: one per core)")
+                       help="local worker processes, one core each (default and most: one per core; a count "
+                            "that does not fit in memory is refused)")
     where.add_argument("--scheduler", default=None, metavar="ADDRESS",
                        help="an existing Dask scheduler (e.g. tcp://host:8786); its workers need this package "
                             "(start them in its folder)")
@@ -90,8 +91,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="replace the results of an earlier evaluation in OUT/DATASET (the feature cache is "
                              "kept and reused where it matches)")
     parser.add_argument("--build-root", default=None, metavar="DIR",
-                        help="where each worker compiles its network (default: build/ here; with --scheduler "
-                             "~/.cache/v1-model/build on each worker)")
+                        help="where the workers compile their network, once per model code and structure, "
+                             "and load it (default: build/ here; with --scheduler ~/.cache/v1-model/build on "
+                             "each worker)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue an interrupted evaluation in OUT with the same settings: the chunks of "
+                             "features it finished are kept, the others simulated (the same features as an "
+                             "uninterrupted run)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 
@@ -114,6 +120,11 @@ def main(argv=None) -> int:
     except (UsageError, DatasetError, SnapshotError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        from evaluation.chunks import FOLDER
+        print(f"\nevaluate.py: interrupted; finished chunks of features are kept in "
+              f"{Path(args.out) / args.dataset / FOLDER} (continue with --resume)", file=sys.stderr)
+        return 130
 
 
 # -- models --------------------------------------------------------------------------------------
@@ -207,57 +218,62 @@ def check_scheduler(address: str) -> None:
 
 
 # -- simulation ------------------------------------------------------------------------------------
-def _client(args):
-    import logging
-    from distributed import Client, LocalCluster
-    if args.scheduler:
-        try:
-            return Client(args.scheduler, timeout=f"{SCHEDULER_TIMEOUT_S}s"), None
-        except (OSError, TimeoutError) as exc:
-            raise UsageError(f"--scheduler {args.scheduler}: cannot connect ({exc or type(exc).__name__})")
-    workers = args.workers or len(os.sched_getaffinity(0))
-    # worker processes find this package and run single-threaded
-    os.environ["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
-    os.environ["OMP_NUM_THREADS"] = "1"
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                           silence_logs=logging.ERROR)
-    return Client(cluster), cluster
+def simulate(args, specs, rates, protocol: Protocol, todo, workers, chunks) -> tuple[dict, float, int]:
+    """Features of every (model, set of images) in *todo*: model -> set -> pop -> (n, crops, cells).
 
-
-def simulate(args, specs: dict, rates: dict, protocol: Protocol, todo) -> dict:
-    """Features of every (model, split) in *todo*: model -> split -> pop -> (n, crops, cells)."""
+    The chunks in *chunks* (``evaluation.chunks.ChunkStore``) that are finished are read, the
+    others simulated, each saved as soon as it is done; at most two chunks per worker wait in
+    the cluster at a time. Returns the features, the seconds the workers were busy and the
+    number of presentations simulated (those of the chunks read are not).
+    """
     from distributed import as_completed
     from tqdm import tqdm
     from evaluation.simulate import features
+    from evaluation.workers import dask_client
 
-    client, cluster = _client(args)
     n_crops = next(iter(rates.values())).shape[1]
-    futures, sizes = {}, {}
-    try:
-        for model, split in todo:
-            for start in range(0, len(rates[split]), CHUNK_IMAGES):
-                stop = min(start + CHUNK_IMAGES, len(rates[split]))
-                future = client.submit(features, specs[model], rates[split][start:stop], np.arange(start, stop),
-                                       SPLIT_IDS[split], args.seed, protocol, pure=False)
-                futures[future] = (model, split, start)
-                sizes[future] = (stop - start) * n_crops * protocol.repeats
-        parts, busy = {}, 0.0
-        with tqdm(total=sum(sizes.values()), unit="pres", disable=args.no_progress, file=sys.stderr,
-                  dynamic_ncols=True, desc="presentations") as bar:
-            for future in as_completed(futures):
-                parts[futures[future]] = result = future.result()
-                busy += result.pop("busy_s")
-                bar.update(sizes[future])
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+    done = set(chunks.finished())
+    parts, pending = {}, []
+    for model, split in todo:
+        for start in range(0, len(rates[split]), CHUNK_IMAGES):
+            part = (model, split, start)
+            if part in done and (loaded := chunks.load(*part)) is not None:
+                parts[part] = loaded
+            else:
+                pending.append(part)
+    size = {part: (min(part[2] + CHUNK_IMAGES, len(rates[part[1]])) - part[2]) * n_crops * protocol.repeats
+            for part in parts.keys() | set(pending)}
+    busy = 0.0
+    with tqdm(total=sum(size.values()), initial=sum(size[p] for p in parts), unit="pres", disable=args.no_progress,
+              file=sys.stderr, dynamic_ncols=True, desc="presentations") as bar:
+        if pending:
+            with dask_client(args.scheduler, workers, REPO_ROOT, SCHEDULER_TIMEOUT_S) as client:
+                def submit(part):
+                    model, split, start = part
+                    stop = min(start + CHUNK_IMAGES, len(rates[split]))
+                    future = client.submit(features, specs[model], rates[split][start:stop], np.arange(start, stop),
+                                           SPLIT_IDS[split], args.seed, protocol, pure=False)
+                    running[future] = part
+                    return future
+
+                running, queue = {}, list(reversed(pending))
+                in_flight = 2 * max(1, len(client.scheduler_info()["workers"]) if args.scheduler else workers)
+                finished = as_completed([submit(queue.pop()) for _ in range(min(in_flight, len(queue)))])
+                for future in finished:
+                    part = running.pop(future)
+                    result = future.result()
+                    busy += result.pop("busy_s")
+                    chunks.save(*part, result)           # kept whatever happens next
+                    parts[part] = result
+                    bar.update(size[part])
+                    if queue:
+                        finished.add(submit(queue.pop()))
     out = {}
     for model, split in todo:
         starts = sorted(s for (m, sp, s) in parts if m == model and sp == split)
         out.setdefault(model, {})[split] = {pop: np.concatenate([parts[(model, split, s)][pop] for s in starts])
                                             for pop in specs[model]["populations"]}
-    return out, busy
+    return out, busy, sum(size[part] for part in pending)
 
 
 # -- cache -------------------------------------------------------------------------------------------
@@ -390,15 +406,20 @@ def test_responses(parts: dict, labels: dict, split) -> tuple[dict, np.ndarray]:
 
 def run(args) -> int:
     from dataclasses import replace
+    from evaluation.chunks import ChunkStore
     from evaluation.classify import read_out
     from evaluation.figures import representation_figures
     from evaluation.protocol import crop_offsets, crop_rates
     from evaluation.report import best_trained, write_report
+    from evaluation.workers import local_workers
 
     readout = READOUTS[args.dataset]
     protocol = protocol_of(args)
     if args.scheduler:
         check_scheduler(args.scheduler)                     # before anything long
+    workers, note = (None, None) if args.scheduler else local_workers(args.workers)   # before anything starts
+    if note:
+        print(f"evaluate.py: {note}", file=sys.stderr)
     specs = model_specs(args)                               # every weight file checked
     dataset = load_dataset(args.dataset, args.data, args.size)
     if not isinstance(dataset, PooledDataset):
@@ -416,24 +437,35 @@ def run(args) -> int:
     keys = {model: cache_key(arrays, protocol, spec, args.seed) for model, spec in specs.items()}
     feats = load_cache(out / CACHE, keys)
     todo = [(m, s) for m in specs for s in images if s not in feats.get(m, {})]
-    n_presentations = sum(len(rates[s]) for _, s in todo) * n_crops * protocol.repeats
-    model_s = n_presentations * protocol.presentation_ms / 1000.0
-    workers = None if args.scheduler else (args.workers or len(os.sched_getaffinity(0)))
-    sim_wall, busy = 0.0, 0.0
+    chunks = ChunkStore(out, keys)
+    unfinished = [c for c in chunks.finished() if c[:2] in todo]
+    if unfinished and not (args.resume or args.overwrite):     # --overwrite: reused, as the cache
+        raise UsageError(f"{out}: holds an unfinished evaluation with these settings ({len(unfinished)} chunks "
+                         "of features done); continue it with --resume")
+    if args.resume and todo and not unfinished:
+        raise UsageError(f"--resume: {out} holds no unfinished evaluation with these settings")
+    sim_wall, busy, n_presentations = 0.0, 0.0, 0
     if todo:
-        print(f"{args.dataset}: {n_presentations:,} presentations of {protocol.presentation_ms:g} ms "
+        total = sum(len(rates[s]) for _, s in todo) * n_crops * protocol.repeats
+        print(f"{args.dataset}: {total:,} presentations of {protocol.presentation_ms:g} ms "
               f"({' and '.join(f'{len(x)} {name}' for name, x in images.items())} images, "
-              f"{n_crops} crops, {protocol.repeats} repeats, trained and untrained network)", file=sys.stderr)
+              f"{n_crops} crops, {protocol.repeats} repeats, trained and untrained network)"
+              + (f"; {len(unfinished)} chunks done before" if unfinished else ""), file=sys.stderr)
         t_sim = time.perf_counter()
-        new, busy = simulate(args, specs, rates, protocol, todo)
+        new, busy, n_presentations = simulate(args, specs, rates, protocol, todo, workers, chunks)
         sim_wall = time.perf_counter() - t_sim
         for model, sets in new.items():
             feats.setdefault(model, {}).update(sets)
+    model_s = n_presentations * protocol.presentation_ms / 1000.0
+    if todo:
         cached = {"presentations": n_presentations, "model_time_s": model_s, "simulation_wall_time_s": sim_wall,
-                  "model_per_wall": model_s / sim_wall, "model_per_worker_second": model_s / busy if busy > 0 else None,
+                  "model_per_wall": model_s / sim_wall if sim_wall > 0 else None,
+                  "model_per_worker_second": model_s / busy if busy > 0 else None,
                   "workers": workers, "scheduler": args.scheduler,
+                  "resumed_presentations": total - n_presentations,
                   "date": _dt.datetime.now().astimezone().isoformat(timespec="seconds")}
         save_cache(out / CACHE, keys, feats, cached)
+        chunks.clear()                                     # the features are complete
     else:
         cached = cached_simulation(out / CACHE)
         print(f"{args.dataset}: features from the cache ({out / CACHE})", file=sys.stderr)
@@ -480,7 +512,7 @@ def run(args) -> int:
     for name, r in results.items():
         sd = f" ± {100 * r['accuracy_sd']:.2f}" if "accuracy_sd" in r else ""
         print(f"  {name:{width}s}  {100 * r['accuracy']:6.2f}{sd} %")
-    if sim_wall > 0:
+    if busy > 0:
         print(f"simulated {model_s:,.0f} s of model time in {sim_wall:,.1f} s of wall time "
               f"(model/wall {model_s / sim_wall:.1f}, including starting the workers and compiling; "
               f"{model_s / busy:.1f} model s per second of one worker once running); report: {out / 'report.md'}")

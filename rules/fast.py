@@ -200,7 +200,7 @@ class FastDelayedStaticProjection(FastProjection):
     """
     rule_name = "static, delayed"
     learns = False
-    kernel_functions = ("set_lags", "clear_delayed_spikes")
+    kernel_functions = ("set_lags", "clear_delayed_spikes", "clear_at_presentations")
 
     def __init__(self, pre, post, target, params=None, *, delays, **kwargs):
         super().__init__(pre, post, target, None, delays=delays, **kwargs)

@@ -220,6 +220,44 @@ class V1Network:
         if left:
             raise RuntimeError(f"{left} queued patches were not presented")
 
+    def present_from_initial(self, rates: np.ndarray, seeds, *, restore: bool = True) -> dict:
+        """Independent presentations in one ``simulate`` call: spike counts per presentation.
+
+        Presentation k shows rates[k] (Hz, shape (ps, ps, 2)) for one patch duration, from the
+        network's initial state when *restore* (else from where the last one ended) and with
+        the Poisson generator seeded with seeds[k]: the kernel does at the first step of each
+        what ``reset_to_initial(seeds[k])`` (or ``reseed``) and ``present(rates[k])`` do from
+        Python, with the same spikes. Returns population name -> (k, cells) spike counts of
+        every population but the input.
+        """
+        rates = np.asarray(rates, dtype=np.float64)
+        if rates.ndim != 4 or rates.shape[1:] != tuple(self.pops["P"].geometry) or len(rates) != len(seeds):
+            raise ValueError(f"expected rates of shape (k, {self.model.input.patch_size}, "
+                             f"{self.model.input.patch_size}, 2) and k seeds, "
+                             f"got {rates.shape} and {len(seeds)}")
+        steps, n = self.steps_per_patch, len(rates)
+        if restore:
+            for proj in self.projs.values():
+                if getattr(proj, "learns", False):
+                    raise RuntimeError(f"{proj.name}: presentations from the initial state are for networks "
+                                       "without plasticity")
+                if hasattr(proj.cyInstance, "clear_delayed_spikes"):
+                    if not hasattr(proj.cyInstance, "clear_at_presentations"):
+                        raise RuntimeError(f"{proj.name}: its spikes in flight are cleared only from Python "
+                                           "(reset_to_initial)")
+                    proj.cyInstance.clear_at_presentations(n, steps)
+        counted = {name: pop for name, pop in self.pops.items() if name != "P"}
+        for pop in counted.values():
+            pop.cyInstance.present_from_initial(n, steps, bool(restore))
+        self.pops["P"].queue_presentations(rates, seeds, steps, restore)
+        self._simulate(n * steps * self.model.dt)
+        left = self.pops["P"].queued_patches_left()
+        counts = {name: np.asarray(pop.cyInstance.presentation_counts(), dtype=np.int64).reshape(n, pop.size)
+                  for name, pop in counted.items()}
+        if left:
+            raise RuntimeError(f"{left} queued presentations were not presented")
+        return counts
+
 
 def build_network(layer, *, build_dir, variant: str = "fast", seed: int = 0, num_threads: int = 1,
                   static: bool = False, delays: dict | None = None, weights: dict | None = None,

@@ -12,6 +12,16 @@ setting them from Python before ``simulate`` would put them: a block of patches
 gives the same spikes, bit for bit, as the same patches shown one by one
 (``tests/test_poisson_input.py``).
 
+Independent presentations (the evaluation): ``queue_presentations`` queues a
+seed with every patch's rates; at the first step of each patch, before the
+step's draws, the kernel seeds ANNarchy's generators with it (as ``reseed``)
+and, when asked, puts the population back to its initial state. On one thread
+the draws of these presentations then come from ``cpp/mt19937_block.hpp``,
+which computes the numbers of ANNarchy's ``std::mt19937`` and
+``std::uniform_real_distribution`` 624 generator outputs at a time, about 7
+times faster (the same spikes: ``tests/test_poisson_input.py`` checks them
+against numpy's MT19937). ANNarchy's own generators are then left as seeded.
+
 Subnormal numbers. The variables of a silent cell (traces, conductances, the
 after-potential current) decay geometrically towards 0 and end below 2.2e-308,
 where x86 processors compute up to a hundred times slower, on every step, for
@@ -33,11 +43,11 @@ import numpy as np
 
 # C++ of the queue and of the population's update (ANNarchy 5.0.x internals named in each file).
 _CPP = Path(__file__).resolve().parent / "cpp"
-_DECLARE = (_CPP / "poisson_queue.hpp").read_text()
+_DECLARE = (_CPP / "mt19937_block.hpp").read_text() + (_CPP / "poisson_queue.hpp").read_text()
 _UPDATE_ST = (_CPP / "poisson_update_st.inc").read_text()
 _UPDATE_OMP = (_CPP / "poisson_update_omp.inc").read_text()
-_FUNCTIONS = ("queue_rates", "queued_patches_left", "fp_begin", "fp_end", "restore_initial",
-              "reseed")                                              # bodies in poisson_queue.hpp
+_FUNCTIONS = ("queue_rates", "queue_presentations", "queued_patches_left", "fp_begin", "fp_end",
+              "restore_initial", "reseed")                           # bodies in poisson_queue.hpp
 
 
 class PatchPoissonPopulation(ann.PoissonPopulation):
@@ -58,13 +68,26 @@ class PatchPoissonPopulation(ann.PoissonPopulation):
         return PatchPoissonPopulation(self.geometry, name=self.name, copied=True,
                                       net_id=self.net_id if net_id is None else net_id)
 
-    def _generate_st(self):
+    def _install(self, generator, update: str, parallel: bool) -> None:
+        self._specific_template.pop("update_rng", None)
+        draws = generator(None, self.net_id)._update_random_distributions(self)   # ANNarchy's own
+        if parallel:
+            code = "\n        #pragma omp single\n        { presentation_start(); }\n" + draws
+        else:       # the same numbers from the block generator, in presentations the kernel seeds
+            code = ("\n        presentation_start();\n        if (_block_draws) {\n"
+                    "            if (_active) _block_rng.uniform(rand_0.data(), size);\n"
+                    "        } else {\n" + draws + "\n        }\n")
+        self._specific_template["update_rng"] = code
         self._specific_template["declare_additional"] = _DECLARE
-        self._specific_template["update_variables"] = _UPDATE_ST
+        self._specific_template["update_variables"] = update
+
+    def _generate_st(self):
+        from ANNarchy.generator.Population.SingleThreadGenerator import SingleThreadGenerator
+        self._install(SingleThreadGenerator, _UPDATE_ST, parallel=False)
 
     def _generate_omp(self):
-        self._specific_template["declare_additional"] = _DECLARE
-        self._specific_template["update_variables"] = _UPDATE_OMP
+        from ANNarchy.generator.Population.OpenMPGenerator import OpenMPGenerator
+        self._install(OpenMPGenerator, _UPDATE_OMP, parallel=True)
 
     def _generate_cuda(self):
         raise NotImplementedError("PatchPoissonPopulation has no CUDA version")
@@ -73,6 +96,16 @@ class PatchPoissonPopulation(ann.PoissonPopulation):
         """Queue the rates (Hz) of consecutive patches, shape (n_patches, *geometry)."""
         rates = np.ascontiguousarray(rates_per_patch, dtype=np.float64).reshape(-1, self.size)
         self.cyInstance.queue_rates(rates.ravel(), len(rates), int(steps_per_patch))
+
+    def queue_presentations(self, rates_per_patch, seeds, steps_per_patch: int, restore: bool) -> None:
+        """Queue independent presentations: the rates of each (as ``queue``) and its seed, with
+        which the kernel seeds the generators (as ``reseed``) before the presentation's first
+        draw, after putting the population back to its initial state when *restore*."""
+        rates = np.ascontiguousarray(rates_per_patch, dtype=np.float64).reshape(-1, self.size)
+        seeds = [int(s) % 2**32 for s in seeds]
+        if len(seeds) != len(rates):
+            raise ValueError(f"{len(rates)} presentations and {len(seeds)} seeds")
+        self.cyInstance.queue_presentations(rates.ravel(), seeds, int(steps_per_patch), bool(restore))
 
     def queued_patches_left(self) -> int:
         return int(self.cyInstance.queued_patches_left())

@@ -21,6 +21,7 @@ Depends on ANNarchy's population code generators (``SingleThreadGenerator``,
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from ANNarchy.generator.Population.OpenMPGenerator import OpenMPGenerator
 from ANNarchy.generator.Population.SingleThreadGenerator import SingleThreadGenerator
@@ -90,16 +91,28 @@ def initial_state_code(pop) -> str:
 
 
 INITIAL_STATE_FUNCTIONS = ("save_initial", "restore_initial")
+# Presentations from the initial state run by the kernel (bodies in cpp/presentations.hpp).
+_PRESENTATIONS = (Path(__file__).resolve().parent / "cpp" / "presentations.hpp").read_text()
+PRESENTATION_FUNCTIONS = ("present_from_initial", "presentation_counts")
+
+
+def presentation_prefix(parallel: bool) -> str:
+    """The first statement of update(): the presentation bookkeeping (one thread of a team)."""
+    call = "presentation_step();"
+    return f"\n        #pragma omp single\n        {{ {call} }}\n" if parallel else f"\n        {call}\n"
 
 
 class VectorisedPopulation(SpecificPopulation):
     """A population of any spiking neuron type, updated by ANNarchy's own code with
     ``exp()`` evaluated in a loop of its own (see the module docstring), and able to go
-    back to its initial state (``save_initial``/``restore_initial``)."""
+    back to its initial state (``save_initial``/``restore_initial``), also by itself at the
+    start of each of a block of presentations, counting their spikes
+    (``present_from_initial``/``presentation_counts``, ``cpp/presentations.hpp``)."""
 
     def __init__(self, geometry, neuron, name=None, copied=False, net_id=0):
         super().__init__(geometry, neuron, name=name, copied=copied, net_id=net_id)
-        self.neuron_type.description["functions"] += [{"name": n, "cpp": ""} for n in INITIAL_STATE_FUNCTIONS]
+        self.neuron_type.description["functions"] += [{"name": n, "cpp": ""}
+                                                       for n in INITIAL_STATE_FUNCTIONS + PRESENTATION_FUNCTIONS]
 
     def _copy(self, net_id=None):
         return VectorisedPopulation(self.geometry, self.neuron_type, name=self.name, copied=True,
@@ -109,8 +122,8 @@ class VectorisedPopulation(SpecificPopulation):
         self._specific_template.pop("update_variables", None)
         code, declarations = hoist_exp(generator(None, self.net_id)._update_spiking_neuron(self), self.size,
                                        parallel)
-        self._specific_template["update_variables"] = code
-        self._specific_template["declare_additional"] = declarations + initial_state_code(self)
+        self._specific_template["update_variables"] = presentation_prefix(parallel) + code
+        self._specific_template["declare_additional"] = declarations + initial_state_code(self) + _PRESENTATIONS
 
     def _generate_st(self):
         self._install(SingleThreadGenerator, parallel=False)

@@ -1,12 +1,15 @@
 """The object-recognition evaluation (evaluate.py, evaluation/): preprocessing against hand-made
 arrays, every loader on tiny files in the data set's real format, bad inputs, and one small
-end-to-end run on digits with 1 and 2 workers (identical features)."""
+end-to-end run on digits with 1, 2 and 3 workers (identical features, one compile), killed and
+resumed (identical features), and the worker count checks."""
 import gzip
 import json
 import os
 import pickle
+import signal
 import subprocess
 import sys
+import time
 import urllib.error
 
 import numpy as np
@@ -240,23 +243,37 @@ def trained_l4(tmp_path_factory, images_path):
     return out
 
 
+EVAL_ARGS = ("--limit", 24, "--repeats", 2, "--no-progress")    # 3 chunks per split and model
+
+
 @pytest.fixture(scope="module")
 def eval_build(tmp_path_factory):
-    """One compile folder for this module's evaluations (each worker compiles once)."""
+    """One compile folder for this module's evaluations (compiled once, loaded by every worker)."""
     return tmp_path_factory.mktemp("evalbuild")
 
 
 @pytest.fixture(scope="module")
 def evaluated(trained_l4, eval_build, tmp_path_factory):
-    """digits, 24 training and 24 test images, 2 repeats, once with 1 and once with 2 workers."""
+    """digits, 24 training and 24 test images, 2 repeats, with 1, 2 and 3 workers (3: a cluster of
+    three worker processes given with --scheduler: local runs use at most one worker per core),
+    one build folder. Also: the compiled library's modification time after each run."""
+    from distributed import LocalCluster
     build = eval_build
-    runs = {}
-    for workers in (1, 2):
+    runs, libraries = {}, []
+    for workers in (1, 2, 3):
         out = tmp_path_factory.mktemp(f"eval{workers}")
-        proc = evaluate("--l4", trained_l4, "--limit", 24, "--repeats", 2, "--workers", workers, "--out", out,
-                        "--build-root", build, "--no-progress")
+        if workers < 3:
+            proc = evaluate("--l4", trained_l4, *EVAL_ARGS, "--workers", workers, "--out", out, "--build-root", build)
+        else:
+            os.environ["PYTHONPATH"] = str(REPO_ROOT)         # the cluster's workers import the package
+            with LocalCluster(n_workers=3, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+                proc = evaluate("--l4", trained_l4, *EVAL_ARGS, "--scheduler", cluster.scheduler_address,
+                                "--out", out, "--build-root", build)
         assert proc.returncode == 0, proc.stderr
         runs[workers] = (out / "digits", proc)
+        libraries.append({p: p.stat().st_mtime_ns for p in build.rglob("ANNarchyWrapper*.so")})
+    runs["libraries"] = libraries
+    runs["build"] = build
     return runs
 
 
@@ -280,15 +297,92 @@ def test_evaluation_outputs(evaluated):
     assert "model/wall" in proc.stdout
 
 
-def test_features_do_not_depend_on_the_workers(evaluated):
-    with np.load(evaluated[1][0] / "features.npz") as one, np.load(evaluated[2][0] / "features.npz") as two:
-        assert sorted(one.files) == sorted(two.files)
-        assert json.loads(str(one["simulation/record"]))["workers"] == 1
-        assert json.loads(str(two["simulation/record"]))["workers"] == 2
-        features = [name for name in one.files if not name.startswith("simulation/")]
-        assert "trained/test/E" in features
-        for name in features:
-            np.testing.assert_array_equal(one[name], two[name], err_msg=name)
+def _features(folder) -> dict:
+    with np.load(folder / "features.npz") as f:
+        return {name: f[name] for name in f.files if not name.startswith("simulation/")}
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_features_do_not_depend_on_the_workers(evaluated, workers):
+    one, other = _features(evaluated[1][0]), _features(evaluated[workers][0])
+    assert sorted(one) == sorted(other) and "trained/test/E" in one
+    with np.load(evaluated[workers][0] / "features.npz") as f:
+        assert json.loads(str(f["simulation/record"]))["workers"] == (workers if workers < 3 else None)
+    for name in one:
+        assert one[name].tobytes() == other[name].tobytes(), name
+
+
+def test_compiled_once_and_quiet(evaluated):
+    """The three runs (six worker processes) compiled one library, in one folder, never again
+    (ANNarchy's library and its copy beside the build keep their times), and left no copies
+    of it behind; a finished run prints no log lines of the cluster."""
+    first, *later = evaluated["libraries"]
+    assert 1 <= len(first) <= 2 and all(lib == first for lib in later)
+    folders = [p for p in evaluated["build"].iterdir() if p.is_dir()]
+    assert len(folders) == 1 and folders[0].name.startswith("eval-L4-")
+    assert not list(folders[0].glob("run_*"))
+    for workers in (1, 2, 3):
+        stderr = evaluated[workers][1].stderr
+        assert "Traceback" not in stderr and "distributed." not in stderr, stderr
+
+
+def test_killed_evaluation_resumes_with_identical_features(evaluated, trained_l4, tmp_path):
+    """SIGKILL to the whole evaluation (the command and its workers) once chunks are finished;
+    the same command refuses to start over, --resume finishes it: the features of an
+    uninterrupted run, byte for byte."""
+    out = tmp_path / "killed"
+    chunks = out / "digits" / "chunks"
+    args = [sys.executable, "evaluate.py", "--l4", str(trained_l4), *map(str, EVAL_ARGS), "--workers", "1",
+            "--out", str(out), "--build-root", str(evaluated["build"])]
+    proc = subprocess.Popen(args, cwd=REPO_ROOT, env=dict(os.environ, TQDM_DISABLE="1", MPLBACKEND="Agg"),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline and proc.poll() is None:
+        if chunks.is_dir() and any(chunks.glob("*.npz")):
+            break
+        time.sleep(0.01)
+    assert proc.poll() is None, "the run ended before it could be killed"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    kept = sorted(p.name for p in chunks.glob("*.npz"))
+    assert 1 <= len(kept) < 12 and not (out / "digits" / "features.npz").exists()
+
+    again = evaluate(*args[2:])
+    assert again.returncode == 2 and "continue it with --resume" in again.stderr, again.stderr
+    resumed = evaluate(*args[2:], "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{len(kept)} chunks done before" in resumed.stderr
+    with np.load(out / "digits" / "features.npz") as f:
+        record = json.loads(str(f["simulation/record"]))
+    assert record["resumed_presentations"] > 0 and record["presentations"] + record["resumed_presentations"] == 768
+    reference, result = _features(evaluated[1][0]), _features(out / "digits")
+    assert sorted(reference) == sorted(result)
+    for name in reference:
+        assert reference[name].tobytes() == result[name].tobytes(), name
+    assert not chunks.exists()                     # complete: the chunks are gone
+
+
+def test_worker_counts():
+    from evaluation.workers import WORKER_MEMORY, local_workers
+    from runs.options import UsageError
+    assert local_workers(None, n_cores=2, memory=24 * 2**30) == (2, None)
+    assert local_workers(1, n_cores=2, memory=24 * 2**30) == (1, None)
+    workers, note = local_workers(64, n_cores=2, memory=24 * 2**30)
+    assert workers == 2 and note.startswith("--workers 64: more workers than the 2 cores") and "\n" not in note
+    assert local_workers(8, n_cores=16, memory=int(8.5 * WORKER_MEMORY)) == (8, None)
+    with pytest.raises(UsageError, match=r"--workers 9: needs about .* GiB of memory .*; use --workers 8 or fewer"):
+        local_workers(9, n_cores=16, memory=int(8.5 * WORKER_MEMORY))
+
+
+def test_too_many_workers_capped_in_one_line(trained_l4, tmp_path):
+    from evaluation.workers import cores
+    n = cores()
+    proc = evaluate("--l4", trained_l4, "--workers", n + 62, "--resume", "--out", tmp_path / "out", "--no-progress",
+                    timeout=ERROR_TIMEOUT)
+    lines = proc.stderr.strip().splitlines()
+    assert lines[0] == (f"evaluate.py: --workers {n + 62}: more workers than the {n} cores this process may use "
+                        f"would only share them; using {n}")
+    assert proc.returncode == 2 and lines[1].startswith("error: --resume:") and len(lines) == 2, proc.stderr
 
 
 def test_cached_features_refit_without_simulating(evaluated, trained_l4):

@@ -89,6 +89,57 @@ def test_patches_left_counts_down(net):
     assert pop.queued_patches_left() == 0
 
 
+def _numpy_uniforms(seed: int, n: int) -> np.ndarray:
+    """n draws of std::uniform_real_distribution<double>(0, 1) on std::mt19937(seed), from numpy's
+    MT19937 (RandomState seeds it as std::mt19937 does; its full-range integers are the raw
+    outputs) and libstdc++'s generate_canonical: (a + b 2^32) / 2^64 for consecutive outputs."""
+    raw = np.random.RandomState(seed).randint(0, 2**32, size=2 * n, dtype=np.uint32).astype(np.float64)
+    u = (raw[0::2] + raw[1::2] * 2.0**32) / 2.0**64
+    return np.where(u >= 1.0, np.nextafter(1.0, 0.0), u)
+
+
+def test_seeded_presentations_draw_the_mt19937_stream(net, request):
+    """queue_presentations seeds the generator at the first step of each presentation; on one
+    thread the kernel draws the numbers from its block generator: the spikes of numpy's
+    MT19937 stream, cell by cell and step by step (a spike when 1000 u / dt < rate)."""
+    net, pop, mon, _ = net
+    if "2threads" in request.node.name:
+        pytest.skip("on two threads each thread draws from its own generator (checked against the loop below)")
+    rng = np.random.default_rng(5)
+    rates = rng.uniform(0.0, 1000.0, size=(4,) + GEOMETRY)
+    seeds = [0, 4294967295, 12345, 12345]
+    net.reset()
+    mon.get("spike")
+    start = net.current_step
+    pop.queue_presentations(rates, seeds, STEPS, restore=False)
+    net.simulate(len(seeds) * STEPS)
+    expected = {}
+    for k, (r, seed) in enumerate(zip(rates, seeds)):
+        u = _numpy_uniforms(seed, STEPS * SIZE).reshape(STEPS, SIZE)
+        for step, cell in zip(*np.nonzero(1000.0 * u / 1.0 < r.reshape(1, SIZE))):
+            expected.setdefault(int(cell), []).append(start + k * STEPS + int(step))
+    assert sum(len(v) for v in expected.values()) > 50
+    assert _spike_steps(mon) == {c: sorted(v) for c, v in expected.items()}
+
+
+def test_seeded_presentations_give_the_spikes_of_the_reseeded_loop(net):
+    net, pop, mon, _ = net
+    rates = np.random.default_rng(6).uniform(0.0, 400.0, size=(5,) + GEOMETRY)
+    seeds = [7, 8, 9, 7, 2**31 + 5]
+    net.reset()
+    for r, seed in zip(rates, seeds):
+        pop.cyInstance.reseed(seed)
+        pop.rates = r
+        net.simulate(STEPS)
+    one_by_one = _spike_steps(mon)
+    net.reset()
+    pop.queue_presentations(rates, seeds, STEPS, restore=False)
+    net.simulate(len(rates) * STEPS)
+    assert pop.queued_patches_left() == 0
+    assert sum(len(v) for v in one_by_one.values()) > 30
+    assert _spike_steps(mon) == one_by_one
+
+
 X86 = platform.machine().lower() in ("x86_64", "amd64", "i686", "x86")
 
 

@@ -51,6 +51,16 @@ bool set_lags(std::vector<int> v) {
 void clear_delayed_spikes() {                 // no spike in flight (a network's initial state)
     for (auto &b : books) for (int m = 0; m < D; m++) b.ring[m].clear();
 }
+// Independent presentations run by the kernel (simulator/network.py, present_from_initial):
+// n presentations of `steps` steps from the next step on, each starting with no spike in
+// flight, as after clear_delayed_spikes() and a reset of the presynaptic population.
+long int _pres_first = 0;
+int _pres_steps = 1, _pres_n = 0;
+void clear_at_presentations(int n, int steps) { _pres_first = t; _pres_steps = steps; _pres_n = n; }
+inline bool presentation_starts() const {
+    const long int into = t - _pres_first;
+    return _pres_n > 0 && into >= 0 && into % _pres_steps == 0 && into / _pres_steps < _pres_n;
+}
 // Checkpoints: the spikes in flight (thread 0's copy; every thread keeps the same):
 // per ring slot its length and its ranks.
 std::vector<double> restored_ring;
@@ -72,7 +82,11 @@ std::vector<double> section_times() { return std::vector<double>(); }
 void static_psp(const int tid, const int nt) {
     if (!static_ready || (int)books.size() != nt) static_init(tid, nt);
     RowBook &book = books[tid];
-    if (t >= 1) book.ring[(t - 1) % D].assign(PRE().spiked.begin(), PRE().spiked.end());
+    if (presentation_starts()) {               // nothing in flight, no spike of the last step
+        for (int m = 0; m < D; m++) book.ring[m].clear();
+    } else if (t >= 1) {
+        book.ring[(t - 1) % D].assign(PRE().spiked.begin(), PRE().spiked.end());
+    }
     if (!(_transmission && POST()._active)) return;
     deliver_delayed(book, POST().g_${target}.data());      // ring_transmission.hpp
     if (nt > 1) {
