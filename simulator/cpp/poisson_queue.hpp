@@ -1,12 +1,12 @@
 // Queue of patch rates and flush-to-zero mode: members of the generated struct of a
-// PatchPoissonPopulation (models/poisson_input.py pastes this file in as the
+// PatchPoissonPopulation (simulator/poisson_input.py pastes this file in as the
 // population's "declare_additional").
 //
 // ANNarchy internals used (generated population code of ANNarchy 5.0.x; checked
 // with 5.0.4): t (global step counter), size, rates (the PoissonPopulation's rate
 // vector).
 
-// Flush-to-zero and denormals-are-zero (x86 MXCSR bits 15 and 6): see models/poisson_input.py.
+// Flush-to-zero and denormals-are-zero (x86 MXCSR bits 15 and 6): see simulator/poisson_input.py.
 static inline unsigned int fp_get_mode() {
 #if defined(__SSE__)
     return __builtin_ia32_stmxcsr();
@@ -36,7 +36,7 @@ bool _queue_restore = false;
 MT19937Block _block_rng;
 bool _block_draws = false;
 
-// Python accessors (bound by models/poisson_input.py).
+// Python accessors (bound by simulator/poisson_input.py).
 void queue_rates(std::vector<double> flat, int n_patches, int steps_per_patch) {
     _queue = flat;
     _queue_left = n_patches;

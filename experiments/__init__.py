@@ -1,0 +1,1 @@
+"""Experiments built on the package: sweeps of seeds x model variants (``experiments.sweep``)."""
