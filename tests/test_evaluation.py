@@ -682,7 +682,8 @@ def test_eth80_end_to_end_49_crops_object_splits_and_refit(trained_l4, eval_buil
     assert "mean ± standard deviation over the random splits" in (result / "report.md").read_text()
     before = (result / "features.npz").stat().st_mtime_ns
     proc = evaluate("--dataset", "eth80", "--data", data, "--l4", trained_l4, "--repeats", 1, "--splits", 3,
-                    "--C", 1, "--workers", 1, "--out", out, "--build-root", tmp_path / "never", "--no-progress")
+                    "--C", 1, "--workers", 1, "--out", out, "--build-root", tmp_path / "never", "--no-progress",
+                    "--overwrite")
     assert proc.returncode == 0, proc.stderr
     assert "features from the cache" in proc.stderr and (result / "features.npz").stat().st_mtime_ns == before
     assert json.loads((result / "metrics.json").read_text())["protocol"]["C"] == 1.0

@@ -259,14 +259,13 @@ def test_resume_refusals(l4_reference, tmp_path):
             "--resume and --overwrite")
     refused(run("ann_L2_3.py", "--out", stopped, "--build-dir", b, "--resume", timeout=ERROR_TIMEOUT),
             "a run of layer L4")
-    # a model edited since the run started (here: the recorded learning rate of LGN->E)
+    # a recorded model edited since the run started (here: the learning rate of LGN->E in run.json)
     edited = _copy_run(l4_reference, tmp_path / "edited", status="interrupted")
     meta = json.loads((edited / "run.json").read_text())
-    lgn_e = next(p for p in meta["model"]["projections"] if p["name"] == "LGN_E")
-    lgn_e["rule"]["aLTP"] *= 2
+    meta["model"]["value"]["l4"]["LGN_E"]["aLTP"] *= 2
     (edited / "run.json").write_text(json.dumps(meta))
     refused(run("ann_L4.py", "--out", edited, "--build-dir", b, "--resume", timeout=ERROR_TIMEOUT),
-            "the model was edited", "LGN_E")
+            "the model was edited", meta["model"]["hash"])
     # a new run into the folder asks for --resume or --overwrite
     refused(run("ann_L4.py", "--images", IMAGES, "--out", stopped, "--build-dir", b, "--patches", 8,
                 timeout=ERROR_TIMEOUT), "already holds a run", "--resume", "--overwrite")

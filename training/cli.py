@@ -221,6 +221,10 @@ def resolve_model(layer_name: str, args, recorded: dict | None) -> Model:
                 raise UsageError(f"{args.out}/run.json: the run records no model value (an older version); "
                                  "it cannot be resumed by this one: start again with --overwrite")
             model = Model.from_record(value)
+            if model.hash() != recorded["model"].get("hash"):
+                raise UsageError(f"{args.out}/run.json: the model was edited since the run started (its recorded "
+                                 f"value no longer matches its hash {recorded['model'].get('hash')}); a checkpoint "
+                                 "continues only the same model")
             wanted = (variant(args.model) if args.model else model).with_overrides(overrides)
             if wanted != model:
                 key, (given, had) = next(iter(wanted.differences(model).items()))
