@@ -17,7 +17,8 @@ jumps are written so that they do not depend on the step (docs/model.md §2).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from models.parameters import Model
@@ -129,3 +130,32 @@ def adex(model: Model) -> NeuronModel:
         description="Adaptive exponential neuron with spike after-potential and adaptive threshold.",
     )
 
+
+
+# The variables only the learning rules read (docs/model.md §3): the Clopath rule's
+# postsynaptic averages and presynaptic trace and spike. A network in which nothing learns
+# (a frozen snapshot: analysis, evaluation) needs none of them.
+LEARNING_VARIABLES = ("vmean", "umeanLTD", "umeanLTP", "xtrace", "Spike")
+_DEFINED = re.compile(r"^\s*(?:d(?P<ode>\w+)/dt|(?P<var>\w+))\s*=")
+
+
+def without_learning_variables(neuron: NeuronModel) -> NeuronModel:
+    """*neuron* without the equations of LEARNING_VARIABLES: the same spikes, less work.
+
+    Nothing else in the definition may read them (checked: a ValueError names the line), so
+    every other variable, and with it every spike, is computed exactly as before
+    (``tests/test_presentations.py`` compares the spike counts of both forms).
+    """
+    kept, dropped = [], []
+    for line in neuron.equations.splitlines():
+        m = _DEFINED.match(line)
+        name = m and (m["ode"] or m["var"])
+        (dropped if name in LEARNING_VARIABLES else kept).append(line)
+    rest = "\n".join(kept + [neuron.spike, neuron.reset])
+    for name in LEARNING_VARIABLES:
+        if re.search(rf"\b{name}\b", rest):
+            raise ValueError(f"{neuron.name}: {name} is read outside the learning rules; "
+                             "it cannot be left out of a network that does not learn")
+    return replace(neuron, name=f"{neuron.name}, frozen", equations="\n".join(kept),
+                   description=f"{neuron.description} Without the variables of the learning rules.",
+                   _cache={})

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models.neurons import adex, lgn_relay
+from models.neurons import adex, lgn_relay, without_learning_variables
 from models.parameters import Model, ProjectionSpec
 from rules import VARIANTS, make_projection
 
@@ -98,13 +98,18 @@ class V1Network:
     :param build_dir: compile directory of this network (never shared by two layers).
     :param delays: recorded axonal delays (name -> (n_post, n_pre) ms) used instead of
         drawing them, e.g. those of a trained layer-2/3 run.
+    :param learning_variables: the neurons compute the variables only the learning rules
+        read (``models.neurons.LEARNING_VARIABLES``). Default: when a projection learns; a
+        network that does not learn spikes the same without them, with less work.
     """
 
     def __init__(self, model: Model, populations: dict, projections, *, variant="fast", seed=0, num_threads=1,
-                 build_dir, delays: dict | None = None, annarchy_flags=(), profile=False):
+                 build_dir, delays: dict | None = None, annarchy_flags=(), profile=False,
+                 learning_variables: bool | None = None):
         import ANNarchy as ann
         from simulator.poisson_input import PatchPoissonPopulation
         from simulator.populations import VectorisedPopulation
+        from simulator.relay import RelayProjection
 
         if variant not in VARIANTS:
             raise ValueError(f"unknown variant {variant!r} (one of {', '.join(VARIANTS)})")
@@ -120,15 +125,21 @@ class V1Network:
         self.net = ann.Network(dt=model.dt, seed=self.seed)
         self.net.config(num_threads=self.num_threads)
 
+        if learning_variables is None:
+            learning_variables = any(spec.rule is not None for spec in projections)
+        relay, cell = lgn_relay(model), adex(model)
+        if not learning_variables:
+            relay, cell = without_learning_variables(relay), without_learning_variables(cell)
         geometry = (model.input.patch_size, model.input.patch_size, 2)
         self.pops = {
             "P": self.net.create(PatchPoissonPopulation(geometry=geometry)),
-            "LGN": self.net.create(VectorisedPopulation(geometry=geometry, neuron=lgn_relay(model).annarchy(), name="LGN")),
+            "LGN": self.net.create(VectorisedPopulation(geometry=geometry, neuron=relay.annarchy(), name="LGN")),
         }
         for name, size in populations.items():
             # ANNarchy's AdEx code with exp() in a loop of its own: vectorised, same values
-            self.pops[name] = self.net.create(VectorisedPopulation(geometry=size, neuron=adex(model).annarchy(), name=name))
-        self.net.connect(self.pops["P"], self.pops["LGN"], "exc").one_to_one(weights=model.lgn.input_weight)
+            self.pops[name] = self.net.create(VectorisedPopulation(geometry=size, neuron=cell.annarchy(), name=name))
+        RelayProjection(self.pops["P"], self.pops["LGN"], "exc", net_id=self.net.id).one_to_one(
+            weights=model.lgn.input_weight)
 
         weights, self.delays = draw_initial_state(model, projections, self.seed, delays)
         self.projs = {
@@ -261,18 +272,19 @@ class V1Network:
 
 def build_network(layer, *, build_dir, variant: str = "fast", seed: int = 0, num_threads: int = 1,
                   static: bool = False, delays: dict | None = None, weights: dict | None = None,
-                  annarchy_flags=(), profile: bool = False) -> V1Network:
+                  annarchy_flags=(), profile: bool = False, learning_variables: bool | None = None) -> V1Network:
     """The network of a layer (``models.layers.LayerSpec``, with its model), compiled into *build_dir*.
 
     :param static: every projection static (no learning): the network of a snapshot.
     :param delays: recorded delays (name -> ms) instead of drawn ones.
     :param weights: name -> (n_post, n_pre) matrices loaded after compiling (a trained
         layer 4 under layer 2/3, or every projection of a snapshot).
+    :param learning_variables: see ``V1Network`` (default: only when something learns).
     """
     spec = layer.static() if static else layer
     network = V1Network(layer.model, dict(spec.populations), spec.projections, variant=variant, seed=seed,
                         num_threads=num_threads, build_dir=build_dir, delays=delays,
-                        annarchy_flags=annarchy_flags, profile=profile)
+                        annarchy_flags=annarchy_flags, profile=profile, learning_variables=learning_variables)
     network.compile()
     for name, matrix in (weights or {}).items():
         network.set_weights(name, matrix)

@@ -69,8 +69,14 @@ class PatchPoissonPopulation(ann.PoissonPopulation):
                                       net_id=self.net_id if net_id is None else net_id)
 
     def _install(self, generator, update: str, parallel: bool) -> None:
+        from simulator.populations import hoist_spike_condition
         self._specific_template.pop("update_rng", None)
+        self._specific_template.pop("spike_gather_code", None)
         draws = generator(None, self.net_id)._update_random_distributions(self)   # ANNarchy's own
+        declarations = ""
+        if not parallel:        # the spike condition of every cell first (simulator/populations.py)
+            gather, declarations = hoist_spike_condition(generator(None, self.net_id)._spike_gather(self), self.size)
+            self._specific_template["spike_gather_code"] = gather
         if parallel:
             code = "\n        #pragma omp single\n        { presentation_start(); }\n" + draws
         else:       # the same numbers from the block generator, in presentations the kernel seeds
@@ -78,7 +84,7 @@ class PatchPoissonPopulation(ann.PoissonPopulation):
                     "            if (_active) _block_rng.uniform(rand_0.data(), size);\n"
                     "        } else {\n" + draws + "\n        }\n")
         self._specific_template["update_rng"] = code
-        self._specific_template["declare_additional"] = _DECLARE
+        self._specific_template["declare_additional"] = _DECLARE + declarations
         self._specific_template["update_variables"] = update
 
     def _generate_st(self):

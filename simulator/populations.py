@@ -15,6 +15,16 @@ whose branch does not use it (during a spike) only costs time: its argument stay
 from overflow in this model (vm - VT < 65 mV, DeltaT = 2 mV).
 
 Measured on the E population (324 cells): 3.6 µs per step before, 1.5 µs after.
+
+The spike gathering (``hoist_spike_condition``, one thread) is rewritten the same way:
+ANNarchy's loop tests every neuron's spike condition, one neuron at a time, and resets and
+stores the ones that fire. The conditions of all neurons are now evaluated first, in a loop
+that vectorises, and the loop of ANNarchy's code, unchanged otherwise, skips eight neurons
+at once where none fires (most steps, most neurons). The condition reads only the
+neuron's own variables and a reset writes only its own neuron's, so every condition has
+the value it had in the original loop: the same spikes in the same order. In the frozen
+layer 4 of an evaluation this was a sixth of the step.
+
 Depends on ANNarchy's population code generators (``SingleThreadGenerator``,
 ``OpenMPGenerator``, version 5.0.x); any other neuron code is passed through unchanged.
 """
@@ -71,6 +81,36 @@ def hoist_exp(update_code: str, size: int, parallel: bool) -> tuple[str, str]:
     return code, "\n".join(declarations) + "\n"
 
 
+_GATHER_LOOP = re.compile(r"(spiked\.clear\(\);\s*\n)([ \t]*)for \(int i = 0; i < size; i\+\+\) \{\n")
+_CONDITION = re.compile(r"if\((?P<cond>.*)\)\{ // Condition is met\n")
+_RESET = re.compile(r"//[^\n]*|[A-Za-z_]\w*\[i\] = [^;\n]*;|\s+")
+
+
+def hoist_spike_condition(gather_code: str, size: int) -> tuple[str, str]:
+    """(spike gathering with the conditions evaluated first, member declarations); unchanged
+    if the code is not ANNarchy's single-thread gathering of this form, or a reset writes
+    anything but its own neuron's variables (see the module docstring)."""
+    loop, condition = _GATHER_LOOP.search(gather_code), _CONDITION.search(gather_code)
+    if loop is None or condition is None or len(_CONDITION.findall(gather_code)) != 1:
+        return gather_code, ""
+    reset = gather_code[condition.end():gather_code.index("// Store the spike", condition.end())]
+    if _RESET.sub("", reset):
+        return gather_code, ""
+    indent = loop.group(2)
+    padded = -(-size // 8) * 8                          # whole words of eight flags, zeros past size
+    # 64-bit flags: a store of a char could alias every variable (the loop would not vectorise)
+    first = (f"{indent}// the spike condition of every neuron first (vectorised), then the loop below\n"
+             f"{indent}for (int i = 0; i < size; i++) _fires[i] = ({condition['cond']});\n")
+    skip = (f"{indent}    if ((i & 7) == 0) {{   // eight neurons without a spike: skip them\n"
+            f"{indent}        const long long *_w = _fires.data() + i;\n"
+            f"{indent}        if ((_w[0] | _w[1] | _w[2] | _w[3] | _w[4] | _w[5] | _w[6] | _w[7]) == 0) {{ i += 7; continue; }}\n"
+            f"{indent}    }}\n")
+    code = (gather_code[:loop.end(1)] + first + gather_code[loop.end(1):loop.end()] + skip
+            + gather_code[loop.end():condition.start()] + "if(_fires[i]){ // Condition is met\n"
+            + gather_code[condition.end():])
+    return code, f"std::vector<long long> _fires = std::vector<long long>({padded}, 0);  // spike condition per neuron\n"
+
+
 def initial_state_code(pop) -> str:
     """C++ members ``save_initial()`` / ``restore_initial()``: a copy of every per-neuron
     variable, taken before the first step, and its restoration with no spike in the last
@@ -120,9 +160,14 @@ class VectorisedPopulation(SpecificPopulation):
 
     def _install(self, generator, parallel: bool) -> None:
         self._specific_template.pop("update_variables", None)
+        self._specific_template.pop("spike_gather_code", None)
         code, declarations = hoist_exp(generator(None, self.net_id)._update_spiking_neuron(self), self.size,
                                        parallel)
         self._specific_template["update_variables"] = presentation_prefix(parallel) + code
+        if not parallel:
+            gather, flags = hoist_spike_condition(generator(None, self.net_id)._spike_gather(self), self.size)
+            self._specific_template["spike_gather_code"] = gather
+            declarations += flags
         self._specific_template["declare_additional"] = declarations + initial_state_code(self) + _PRESENTATIONS
 
     def _generate_st(self):

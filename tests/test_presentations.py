@@ -88,3 +88,19 @@ def test_refuses_mismatched_seeds(network):
     rates, seeds = _stimuli(13)
     with pytest.raises(ValueError, match="seeds"):
         network.present_from_initial(rates, seeds[:-1])
+
+
+def test_a_frozen_network_spikes_the_same_without_the_learning_variables(network, tmp_path):
+    """The frozen network computes no learning variables (``V1Network``'s default when nothing
+    learns); with them computed, every spike is the same."""
+    from simulator.network import build_network
+    assert "vmean" not in network.pops["E"].attributes and "xtrace" not in network.pops["LGN"].attributes
+    weights = {name: network.weights(name) for name in network.projs}
+    full = build_network(LAYER23, build_dir=tmp_path / "with-learning-variables", static=True, seed=5,
+                         weights=weights, learning_variables=True)
+    assert "vmean" in full.pops["E"].attributes and "xtrace" in full.pops["LGN"].attributes
+    rates, seeds = _stimuli(14)
+    for restore in (True, False):
+        counts, reference = (net.present_from_initial(rates, seeds, restore=restore) for net in (network, full))
+        for p in POPS:
+            np.testing.assert_array_equal(counts[p], reference[p], err_msg=p)
