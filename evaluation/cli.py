@@ -76,6 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
                              "SVHN 10; ETH-80 0.1)")
     parser.add_argument("--no-delays", action="store_true",
                         help="layer 2/3 without its axonal delays, as the published evaluation")
+    parser.add_argument("--no-untrained", action="store_true",
+                        help="simulate only the trained network: the untrained baseline (snapshot 0, half the "
+                             "simulation) is left out of the results; run again without this option to add it "
+                             "(the trained network's features are reused from the cache)")
     parser.add_argument("--no-reset", action="store_true",
                         help="present crops back to back without putting the network back to its initial state")
     where = parser.add_mutually_exclusive_group()
@@ -129,7 +133,8 @@ def main(argv=None) -> int:
 
 # -- models --------------------------------------------------------------------------------------
 def model_specs(args) -> dict:
-    """The trained and the untrained (snapshot 0) network to evaluate, every file checked."""
+    """The trained and the untrained (snapshot 0) network to evaluate (only the trained one with
+    --no-untrained), every file checked."""
     from runs.snapshots import load_trained
     if args.l23:
         trained = load_trained(args.l23, args.l23_step)
@@ -151,6 +156,8 @@ def model_specs(args) -> dict:
         specs = {"trained": dict(run=str(Path(args.l4)), step=trained.snapshot.step),
                  "untrained": dict(run=str(Path(args.l4)), step=0)}
         loaded = {"trained": trained, "untrained": untrained}
+    if args.no_untrained:
+        del specs["untrained"]
     for name, spec in specs.items():
         spec.update(populations=pops, delays=not args.no_delays,
                     build_root=args.build_root or ("~/.cache/v1-model/build" if args.scheduler else str(REPO_ROOT / "build")))
@@ -449,7 +456,7 @@ def run(args) -> int:
         total = sum(len(rates[s]) for _, s in todo) * n_crops * protocol.repeats
         print(f"{args.dataset}: {total:,} presentations of {protocol.presentation_ms:g} ms "
               f"({' and '.join(f'{len(x)} {name}' for name, x in images.items())} images, "
-              f"{n_crops} crops, {protocol.repeats} repeats, trained and untrained network)"
+              f"{n_crops} crops, {protocol.repeats} repeats, {' and '.join(specs)} network)"
               + (f"; {len(unfinished)} chunks done before" if unfinished else ""), file=sys.stderr)
         t_sim = time.perf_counter()
         new, busy, n_presentations = simulate(args, specs, rates, protocol, todo, workers, chunks)

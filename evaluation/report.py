@@ -30,8 +30,11 @@ def _figures(out: Path, metrics: dict, dataset) -> list[str]:
     groups = [k.split(" ", 1)[1] for k in acc if k.startswith("trained ")]
     fig, ax = plt.subplots(figsize=(1.3 * len(groups) + 5.5, 4.2), layout="constrained")
     x = np.arange(len(groups))
-    for offset, model, colour, text, label in ((-0.2, "trained", "tab:purple", "white", "trained network"),
-                                               (0.2, "untrained", "0.7", "black", "untrained (snapshot 0)")):
+    bars_of = [("trained", "tab:purple", "white", "trained network"),
+               ("untrained", "0.7", "black", "untrained (snapshot 0)")]
+    bars_of = [b for b in bars_of if f"{b[0]} {groups[0]}" in acc]        # untrained: left out on request
+    for k, (model, colour, text, label) in enumerate(bars_of):
+        offset = 0.4 * k - 0.2 * (len(bars_of) - 1)
         bars = ax.bar(x + offset, [100 * acc[f"{model} {g}"] for g in groups], 0.4, color=colour, label=label)
         # the values, inside the top of each bar: on a 0-100 axis, 98.3 % and 97.1 % look the same
         ax.bar_label(bars, fmt="%.1f", fontsize=8, padding=-11, color=text)

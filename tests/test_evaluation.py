@@ -407,6 +407,29 @@ def test_cached_features_refit_without_simulating(evaluated, trained_l4):
     assert not (out.parent / "never").exists()
 
 
+def test_without_the_untrained_network_then_added_from_the_cache(evaluated, trained_l4, tmp_path):
+    """--no-untrained simulates the trained network only (the same features as a full run); a
+    later run without it simulates only the untrained network and reports both."""
+    full = json.loads((evaluated[1][0] / "metrics.json").read_text())
+    args = ("--l4", trained_l4, *EVAL_ARGS, "--workers", 1, "--out", tmp_path, "--build-root", evaluated["build"])
+    proc = evaluate(*args, "--no-untrained")
+    assert proc.returncode == 0, proc.stderr
+    out = tmp_path / "digits"
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics["models"]) == {"trained"}
+    assert metrics["timing"]["presentations_simulated"] == 2 * 48 * 4           # one network
+    assert {k for k in metrics["accuracy"] if k.startswith("untrained")} == set()
+    assert "| E | " in (out / "report.md").read_text() and "–" in (out / "report.md").read_text()
+    for key, value in metrics["accuracy"].items():
+        assert value == full["accuracy"][key], key
+    assert (out / "accuracy.png").is_file()
+    proc = evaluate(*args, "--overwrite")
+    assert proc.returncode == 0, proc.stderr
+    both = json.loads((out / "metrics.json").read_text())
+    assert both["timing"]["presentations_simulated"] == 2 * 48 * 4             # only the untrained one
+    assert both["accuracy"] == full["accuracy"]
+
+
 def _bad_l4(tmp_path, trained_l4, case):
     import shutil
     run = tmp_path / "run"
