@@ -3,19 +3,22 @@
     python -m experiments.sweep --seeds 2 3 --variants published leaky --patches 2000 --out sweeps/demo
 
 Every member (one variant, one seed) runs the package's own commands in a process of its
-own, exactly as a user would type them: ``ann_L4.py --model VARIANT --seed S`` (the real
-trainer, with its early-failure check at patch 2,000 when the run gets there), then
-``analyze.py --quick`` on the last snapshot and ``evaluate.py`` (digits) on it. So a
-member's weights are those of ``ann_L4.py`` with the same seed (``tests/test_sweep.py``).
+own, exactly as a user would type them: ``ann_L4.py --model VARIANT --seed S
+--stop-on-failure`` (the real trainer; a run whose early-failure check at patch 2,000
+fails stops there, exit code 3, instead of training on), then ``analyze.py --quick`` on the
+last snapshot and ``evaluate.py`` (digits) on it; a member that failed early is neither
+analysed nor evaluated. So a member's weights are those of ``ann_L4.py`` with the same seed
+(``tests/test_sweep.py``).
 
 Members run on a Dask cluster: a local one by default (``--workers``, one process per
 member at a time), or an existing one with ``--scheduler ADDRESS``. The sweep is
 resumable: a finished step of a member is never redone, an interrupted training is
 continued with ``--resume``, and running the same command again completes what is
-missing. The table (``OUT/table.md``, ``OUT/results.json``) gives, per variant, the median
-and range over seeds of every measure, and counts the failures: runs whose health check
-failed (``training.health``) and members whose commands failed. Failing runs are kept out
-of the medians and listed.
+missing (a member that failed early stays so). The table (``OUT/table.md``,
+``OUT/results.json``) gives, per variant, the median and range over seeds of every measure,
+and counts the failures: runs whose health check failed (``training.health``; stopped at
+the check) and members whose commands failed. Failing runs are kept out of the medians and
+listed.
 """
 from __future__ import annotations
 
@@ -29,8 +32,11 @@ from pathlib import Path
 
 import numpy as np
 
+from training.health import EXIT_FAILED_EARLY
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 STEPS = ("train", "analysis", "evaluation")
+FAILED_EARLY = "failed early"        # run.json status of a run stopped at a failing health check
 # (label, where in the member's result, format) of the table's rows.
 MEASURES = (
     ("E rate, last window (Hz)", ("rates", "E_hz"), ".2f"),
@@ -45,16 +51,18 @@ MEASURES = (
 
 
 # -- one member (runs in a worker) --------------------------------------------------------------
-def _run(cmd: list, log: Path) -> None:
-    """Run one of the package's commands; its output goes to *log*; a failure raises."""
+def _run(cmd: list, log: Path, accept=(0,)) -> int:
+    """Run one of the package's commands; its output goes to *log*; an exit code not in
+    *accept* raises. Returns the exit code."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("a") as fh:
         fh.write(f"$ {' '.join(map(str, cmd))}\n")
         fh.flush()
         done = subprocess.run([str(c) for c in cmd], cwd=REPO_ROOT, stdout=fh, stderr=subprocess.STDOUT,
                               env=dict(os.environ, OPENBLAS_NUM_THREADS="1"))
-    if done.returncode != 0:
+    if done.returncode not in accept:
         raise RuntimeError(f"{' '.join(map(str, cmd[1:3]))} exited {done.returncode} (log: {log})")
+    return done.returncode
 
 
 def _status(run_dir: Path) -> str | None:
@@ -77,7 +85,9 @@ def run_member(variant: str, seed: int, out: str, patches: int, steps=STEPS, *, 
                eval_limit: int = 300) -> dict:
     """Train, analyse and evaluate one member into ``out/<variant>/seed_<seed>``; returns its result.
 
-    Steps already done are skipped; an interrupted training is resumed. Compile folders:
+    Steps already done are skipped; an interrupted training is resumed; a training that
+    failed early (``--stop-on-failure``, exit code 3) is final: the member is neither
+    analysed nor evaluated, and its result says ``health: failing``. Compile folders:
     ``<build_root>/<worker>/<step>`` (default build_root: ``out/build``): one worker runs
     one member at a time, and ANNarchy compiles again only when the generated code
     differs (a variant that changes only parameter values reuses the compiled network).
@@ -91,13 +101,15 @@ def run_member(variant: str, seed: int, out: str, patches: int, steps=STEPS, *, 
     started = time.perf_counter()
     if "train" in steps:
         status = _status(run_dir)
-        if status != "complete":
+        if status not in ("complete", FAILED_EARLY):
             resume = ["--resume"] if status in ("running", "interrupted") and (run_dir / "checkpoints").is_dir() \
                 else ["--overwrite"]
-            args = ["--out", run_dir, "--no-progress", "-j1"] + build
+            args = ["--out", run_dir, "--no-progress", "-j1", "--stop-on-failure"] + build
             if resume == ["--overwrite"]:
                 args += ["--model", variant, "--seed", seed, "--patches", patches] + images
-            _run([py, "ann_L4.py"] + args + resume, log)
+            _run([py, "ann_L4.py"] + args + resume, log, accept=(0, EXIT_FAILED_EARLY))
+    if _status(run_dir) == FAILED_EARLY:
+        steps = ()                           # a failed network is not worth analysing
     if "analysis" in steps and not (member / "analysis" / "metrics.json").exists():
         build = ["--build-dir", builds / "analysis"]
         _run([py, "analyze.py", run_dir, "--quick", "--report-dir", member / "analysis", "--seed", seed]

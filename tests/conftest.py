@@ -9,6 +9,7 @@
   end-to-end test is ever skipped silently there. Tests that need no images never
   depend on it: a module asks for the file only in the fixtures that use it.
 * ``compile_net``: compile a test's own ANNarchy network into a fresh folder.
+* ``refused(proc, *texts)``: a command refused its input as the package promises.
 """
 import os
 import sys
@@ -63,3 +64,18 @@ def compile_net(tmp_path_factory):
         compile_network(net, directory)
         return directory
     return compile_
+
+
+def refused(proc, *texts, before_annarchy: bool = False) -> str:
+    """Assert that the finished command *proc* refused its input: exit code 2 and one line
+    ``error: ...`` on stderr holding every one of *texts*, no traceback. *before_annarchy*:
+    also that it refused before ANNarchy was imported (nothing of ANNarchy's in its output).
+    Returns the line."""
+    assert proc.returncode == 2, f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:"), proc.stderr
+    for text in texts:
+        assert str(text) in lines[0], f"{text!r} not in {lines[0]!r}"
+    if before_annarchy:
+        assert "ANNarchy" not in proc.stdout + proc.stderr, "ANNarchy was imported before the refusal"
+    return lines[0]

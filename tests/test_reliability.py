@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import REPO_ROOT, training_images
+from conftest import REPO_ROOT, refused, training_images
 from models.layers import layer4
 from models.parameters import PUBLISHED
 from test_snapshots import write_layer
@@ -30,16 +30,6 @@ def _env():
 def run(script, *args, timeout=ERROR_TIMEOUT):
     return subprocess.run([sys.executable, script, *map(str, args)], cwd=REPO_ROOT, env=_env(),
                           capture_output=True, text=True, timeout=timeout)
-
-
-def refused(proc, *texts):
-    """Exit 2 with one line ``error: ...`` holding every one of *texts*; no traceback."""
-    assert proc.returncode == 2, f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error:"), proc.stderr
-    for text in texts:
-        assert str(text) in lines[0], f"{text!r} not in {lines[0]!r}"
-    return lines[0]
 
 
 # --- one process per run folder ----------------------------------------------------------------

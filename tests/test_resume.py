@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import REPO_ROOT, training_images
+from conftest import REPO_ROOT, refused, training_images
 from training.cli import typed_interpreter
 
 IMAGES = training_images()
@@ -183,15 +183,6 @@ def test_checkpoint_holds_the_whole_state(l4_reference):
 
 # --- what --resume refuses (before ANNarchy starts) -----------------------------------------
 
-def refused(proc, *texts):
-    assert proc.returncode == 2, f"exit {proc.returncode}\n{proc.stderr}"
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error:"), proc.stderr
-    for text in texts:
-        assert str(text) in lines[0], f"{text!r} not in {lines[0]!r}"
-    assert "ANNarchy" not in proc.stdout + proc.stderr
-
-
 def _copy_run(src, dst, status=None):
     shutil.copytree(src, dst)
     if status:
@@ -247,42 +238,42 @@ def test_ctrl_c_while_compiling_a_resume_keeps_the_run(l4_reference, monkeypatch
 def test_resume_refusals(l4_reference, tmp_path):
     b = tmp_path / "never_built"
     refused(run("ann_L4.py", "--out", tmp_path / "empty", "--build-dir", b, "--resume", timeout=ERROR_TIMEOUT),
-            "run.json", "no run to resume")
+            "run.json", "no run to resume", before_annarchy=True)
     refused(run("ann_L4.py", "--out", l4_reference, "--build-dir", b, "--resume", timeout=ERROR_TIMEOUT),
-            "the run is complete")
+            "the run is complete", before_annarchy=True)
     stopped = _copy_run(l4_reference, tmp_path / "stopped", status="interrupted")
     refused(run("ann_L4.py", "--out", stopped, "--build-dir", b, "--resume", "--seed", SEED + 1,
-                timeout=ERROR_TIMEOUT), f"--seed {SEED + 1}", f"has {SEED}")
+                timeout=ERROR_TIMEOUT), f"--seed {SEED + 1}", f"has {SEED}", before_annarchy=True)
     refused(run("ann_L4.py", "--out", stopped, "--build-dir", b, "--resume", "-j", 2, timeout=ERROR_TIMEOUT),
-            "-j 2", "has 1")
+            "-j 2", "has 1", before_annarchy=True)
     refused(run("ann_L4.py", "--out", stopped, "--build-dir", b, "--resume", "--overwrite", timeout=ERROR_TIMEOUT),
-            "--resume and --overwrite")
+            "--resume and --overwrite", before_annarchy=True)
     refused(run("ann_L2_3.py", "--out", stopped, "--build-dir", b, "--resume", timeout=ERROR_TIMEOUT),
-            "a run of layer L4")
+            "a run of layer L4", before_annarchy=True)
     # a recorded model edited since the run started (here: the learning rate of LGN->E in run.json)
     edited = _copy_run(l4_reference, tmp_path / "edited", status="interrupted")
     meta = json.loads((edited / "run.json").read_text())
     meta["model"]["value"]["l4"]["LGN_E"]["aLTP"] *= 2
     (edited / "run.json").write_text(json.dumps(meta))
     refused(run("ann_L4.py", "--out", edited, "--build-dir", b, "--resume", timeout=ERROR_TIMEOUT),
-            "the model was edited", meta["model"]["hash"])
+            "the model was edited", meta["model"]["hash"], before_annarchy=True)
     # a new run into the folder asks for --resume or --overwrite
     refused(run("ann_L4.py", "--images", IMAGES, "--out", stopped, "--build-dir", b, "--patches", 8,
-                timeout=ERROR_TIMEOUT), "already holds a run", "--resume", "--overwrite")
+                timeout=ERROR_TIMEOUT), "already holds a run", "--resume", "--overwrite", before_annarchy=True)
     # other images than the run's
     other = tmp_path / "other.mat"
     import scipy.io
     scipy.io.savemat(other, {"IMAGES": np.random.default_rng(0).standard_normal((64, 64, 3))})
     refused(run("ann_L4.py", "--out", stopped, "--build-dir", b, "--resume", "--images", other,
-                timeout=ERROR_TIMEOUT), str(other), "not the images")
+                timeout=ERROR_TIMEOUT), str(other), "not the images", before_annarchy=True)
     # a damaged checkpoint is named, never half-used
     ckpt = stopped / "checkpoints" / "checkpoint_400.npz"
     ckpt.write_bytes(ckpt.read_bytes()[:1000])
     refused(run("ann_L4.py", "--out", stopped, "--build-dir", b, "--resume", timeout=ERROR_TIMEOUT),
-            str(ckpt), "not a readable checkpoint")
+            str(ckpt), "not a readable checkpoint", before_annarchy=True)
     ckpt.unlink()
     refused(run("ann_L4.py", "--out", stopped, "--build-dir", b, "--resume", timeout=ERROR_TIMEOUT),
-            "no checkpoint")
+            "no checkpoint", before_annarchy=True)
     assert not b.exists()
 
 
@@ -333,7 +324,7 @@ def test_edited_source_changes_the_record_but_resume_rebuilds_the_recorded_model
     proc = subprocess.run(_cmd("ann_L4.py", "--out", stopped, "--build-dir", tmp_path / "b", "--resume",
                                "--set", "adex.C=282"),
                           cwd=REPO_ROOT, env=_env(1), capture_output=True, text=True, timeout=ERROR_TIMEOUT)
-    refused(proc, "adex.C = 282.0: the run to resume has adex.C = 281.0")
+    refused(proc, "adex.C = 282.0: the run to resume has adex.C = 281.0", before_annarchy=True)
     assert not (tmp_path / "b").exists()
 
 
@@ -397,7 +388,7 @@ def test_read_only_output_folder(tmp_path):
         for out in (mnt, mnt / "sub"):
             proc = run("ann_L4.py", "--images", IMAGES, "--out", out, "--build-dir", tmp_path / "b",
                        "--patches", 8, timeout=ERROR_TIMEOUT)
-            refused(proc, f"error: {out}: ", "not writable")
+            refused(proc, f"error: {out}: ", "not writable", before_annarchy=True)
         assert not (tmp_path / "b").exists()
     finally:
         subprocess.run(["umount", str(mnt)], check=False)

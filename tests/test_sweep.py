@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import experiments.sweep as sweep
 from experiments.sweep import MEASURES, main, table
 from conftest import training_images
 
@@ -66,3 +67,34 @@ def test_table_medians_ranges_and_failures():
     assert summary["published"]["failures"] == {"health": [1], "errors": []}
     assert len([line for line in text.splitlines() if line.startswith("| ")]) == len(MEASURES) + 2
     assert np.isclose(np.median(summary["published"]["E rate, last window (Hz)"]), 5.0)
+
+
+def test_a_member_that_fails_early_stops_at_the_check_and_counts_as_failed(tmp_path, monkeypatch):
+    """The member's ann_L4.py gets --stop-on-failure; its exit code 3 (run.json 'failed early',
+    health failing, as ann_L4.py writes them: tests/test_pipeline.py) is no error of the sweep:
+    the member is neither analysed nor evaluated, not trained again when the sweep is rerun,
+    and the table counts it as failed early."""
+    commands = []
+
+    def ann_L4_that_fails_early(cmd, log, accept=(0,)):
+        commands.append([str(c) for c in cmd])
+        assert cmd[1] == "ann_L4.py", "only the training may run"
+        run_dir = Path(cmd[cmd.index("--out") + 1])
+        run_dir.mkdir(parents=True)
+        (run_dir / "run.json").write_text(json.dumps({"status": "failed early", "stopped_at_patch": 2000,
+                                                      "health": {"status": "failing", "patch": 2000}}))
+        assert 3 in accept, "exit code 3 of --stop-on-failure must not be an error"
+        return 3
+
+    monkeypatch.setattr(sweep, "_run", ann_L4_that_fails_early)
+    out = tmp_path / "sweep"
+    result = sweep.run_member("published", 1, str(out), 4000)
+    assert len(commands) == 1 and "--stop-on-failure" in commands[0]
+    assert result["status"] == "failed early" and result["health"] == "failing" and "failed" not in result
+    assert sweep.run_member("published", 1, str(out), 4000)["health"] == "failing"
+    assert len(commands) == 1                                    # rerun: nothing trained again
+    healthy = {"variant": "published", "seed": 2, "health": "healthy", "rates": {"E_hz": 5.0, "I_hz": 9.0}}
+    text, summary = table([result, healthy], ["published"], [1, 2], 4000)
+    assert text.splitlines()[-1] == "| members | 1 of 2 ok; failed early: seed 1 |"
+    assert summary["published"]["failures"] == {"health": [1], "errors": []}
+    assert summary["published"]["E rate, last window (Hz)"] == [5.0]
