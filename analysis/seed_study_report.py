@@ -1,7 +1,8 @@
 """Tables and figures of the layer-4 seed study (``python -m analysis.seed_study report``).
 
-Input: folders of per-run JSON records written by ``analysis.seed_study`` (``run`` with
-either order, ``swap``, and longer runs of a few seeds). Output in ``--out``:
+Input: folders of per-run JSON records (``analysis.seed_study_records``) written by
+``analysis.seed_study`` (``run`` with either order, ``swap``, ``prefix``, and longer runs of
+a few seeds). Output in ``--out``:
 
 * ``seed_study.json``: per order the seeds, the failing ones, the failure rate with its
   exact 95 % interval, the per-seed measures; the swap experiment; the long runs;
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.seed_study import clopper_pearson, load_records, measures
+from analysis.seed_study_records import clopper_pearson, load_records, measures
 from models.parameters import PUBLISHED
 from runs.files import save_json
 
