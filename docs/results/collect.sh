@@ -79,3 +79,21 @@ RUNS_ABS=$(cd "$RUNS" && pwd)
 SHARED_ABS=$(cd "$REPO/../shared" 2>/dev/null && pwd || echo "/nonexistent")
 find "$HERE" -name '*.json' -print0 | xargs -0 sed -i -e "s#$RUNS_ABS#RUNS#g" -e "s#$SHARED_ABS#../shared#g"
 echo "docs/results rebuilt from $RUNS"
+
+# object recognition (Fashion-MNIST): layer 4 in full (60,000 / 10,000; seeds 3 and 4 without the
+# untrained baseline), layer 4 and layers 4 + 2/3 on the 2,000 / 2,000 subset
+D=$HERE/evaluation_fashion_mnist; mkdir -p "$D"
+"$PY" -m evaluation.compare "$RUNS"/eval_fm/L4_seed{2,3,4}/fashion-mnist --out "$D" > /dev/null
+for s in 2 3 4; do cp "$RUNS/eval_fm/L4_seed$s/fashion-mnist/metrics.json" "$D/L4_seed${s}_metrics.json"; done
+for f in accuracy.png confusion.png rdm.png tsne.png; do cp "$RUNS/eval_fm/L4_seed2/fashion-mnist/$f" "$D/L4_seed2_$f"; done
+D=$HERE/evaluation_fashion_mnist_2000; mkdir -p "$D"
+"$PY" -m evaluation.compare "$RUNS"/eval_fm2000/L4_seed{2,3,4}/fashion-mnist \
+  --failing "$RUNS/eval_fm2000/L4_seed1/fashion-mnist" --out "$D" > /dev/null
+for s in 2 3 4; do cp "$RUNS/eval_fm2000/L4_seed$s/fashion-mnist/metrics.json" "$D/L4_seed${s}_metrics.json"; done
+cp "$RUNS/eval_fm2000/L4_seed1/fashion-mnist/metrics.json" "$D/L4_seed1_FAILED_metrics.json"
+for f in accuracy.png confusion.png rdm.png tsne.png; do cp "$RUNS/eval_fm2000/L4_seed2/fashion-mnist/$f" "$D/L4_seed2_$f"; done
+mkdir -p "$D/L2_3"
+for f in metrics.json accuracy.png confusion.png rdm.png tsne.png report.md; do
+  cp "$RUNS/eval_fm2000/L23_seed2/fashion-mnist/$f" "$D/L2_3/L23_seed2_$f"
+done
+find "$HERE" -name '*.json' -print0 | xargs -0 sed -i -e "s#$RUNS_ABS#RUNS#g" -e "s#$SHARED_ABS#../shared#g"
