@@ -31,6 +31,21 @@ ROOT = Path(__file__).resolve().parent.parent
 FULL_MODEL_S = 70_000 * 4 * 10 * 0.125
 
 
+def snapshot_spec(l4, l23, build_root) -> dict:
+    """The evaluation's description of the latest snapshot of a trained run (layer 4, or layers
+    4 + 2/3 with *l23*), as ``evaluation.simulate.features`` takes it. Only names that every
+    checkout since the per-presentation loop has (the older checkouts run this code too)."""
+    from evaluation.cli import _weights_hash
+    from runs.snapshots import load_trained
+    run = l23 or l4
+    trained = load_trained(run, None)
+    spec = dict(run=run, step=trained.snapshot.step, populations=["E", "I", "E2", "I2"] if l23 else ["E", "I"],
+                delays=True, build_root=build_root, weights_sha256=_weights_hash(trained))
+    if l23:
+        spec.update(l4=str(trained.l4.folder), l4_step=trained.l4.step)
+    return spec
+
+
 def measure(args) -> None:
     """Inside a checkout (cwd): the features of args.images digits images, CPU seconds, hash."""
     import time
@@ -39,18 +54,12 @@ def measure(args) -> None:
     from simulator.annarchy_env import hand_over_argv
     hand_over_argv([])
     from sklearn.datasets import load_digits
-    from evaluation.cli import _weights_hash
     from evaluation.protocol import Protocol
     from evaluation.simulate import features
-    from runs.snapshots import load_trained, model_of_run
+    from runs.snapshots import model_of_run
 
     run = args.l23 or args.l4
-    trained = load_trained(run, None)
-    pops = ["E", "I", "E2", "I2"] if args.l23 else ["E", "I"]
-    spec = dict(run=run, step=trained.snapshot.step, populations=pops, delays=True, build_root=args.build_root,
-                weights_sha256=_weights_hash(trained))
-    if args.l23:
-        spec.update(l4=str(trained.l4.folder), l4_step=trained.l4.step)
+    spec = snapshot_spec(args.l4, args.l23, args.build_root)
     protocol = Protocol.for_model(model_of_run(run))
     # digits crops scaled to the input's rates (whitening does not matter for the timing)
     digits = load_digits().images[:args.images + 1] / 16.0
@@ -63,7 +72,7 @@ def measure(args) -> None:
     out = features(spec, rates[1:], np.arange(1, len(rates)), 1, 0, protocol)
     cpu = time.process_time() - t0
     h = hashlib.sha256()
-    for pop in pops:
+    for pop in spec["populations"]:
         h.update(np.ascontiguousarray(out[pop], dtype=np.float64).tobytes())
     print(json.dumps({"cpu_s": cpu, "presentations": args.images * 4 * protocol.repeats,
                       "model_s": args.images * 4 * protocol.repeats * protocol.presentation_ms / 1000,

@@ -72,16 +72,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     from simulator.annarchy_env import hand_over_argv
     hand_over_argv([])
-    from evaluation.cli import _weights_hash
+    from benchmarks.bench_engine import snapshot_spec
     from evaluation.simulate import network_for
-    from runs.snapshots import load_trained
-    run = args.l23 or args.l4
-    trained = load_trained(run, None)
-    pops = ["E", "I", "E2", "I2"] if args.l23 else ["E", "I"]
-    spec = dict(run=run, step=trained.snapshot.step, populations=pops, delays=True, build_root=args.build_root,
-                weights_sha256=_weights_hash(trained))
-    if args.l23:
-        spec.update(l4=str(trained.l4.folder), l4_step=trained.l4.step)
+    spec = snapshot_spec(args.l4, args.l23, args.build_root)
+    run, pops = spec["run"], spec["populations"]
     network = network_for(spec)
     rng = np.random.default_rng(0)
     ps, max_rate = network.model.input.patch_size, network.model.input.max_rate
