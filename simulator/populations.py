@@ -97,7 +97,7 @@ def hoist_spike_condition(gather_code: str, size: int) -> tuple[str, str]:
     if _RESET.sub("", reset):
         return gather_code, ""
     indent = loop.group(2)
-    padded = -(-size // 8) * 8                          # whole words of eight flags, zeros past size
+    padded = -(-size // 8) * 8                          # whole groups of eight flags, zeros past size
     # 64-bit flags: a store of a char could alias every variable (the loop would not vectorise)
     first = (f"{indent}// the spike condition of every neuron first (vectorised), then the loop below\n"
              f"{indent}for (int i = 0; i < size; i++) _fires[i] = ({condition['cond']});\n")
