@@ -110,10 +110,27 @@ def test_spike_condition_is_evaluated_first_and_words_without_spikes_skipped():
     from simulator.populations import hoist_spike_condition
     code, declarations = hoist_spike_condition(GATHER, 13)
     assert "std::vector<long long> _fires = std::vector<long long>(16, 0);" in declarations   # groups of 8
-    prepass = code.index("for (int i = 0; i < size; i++) _fires[i] = (state[i] == 0 && vm[i] > VT[i]);")
+    # && as &: no branch per neuron (the comparisons read only the neuron's own variables)
+    prepass = code.index("for (int i = 0; i < size; i++) _fires[i] = ((state[i] == 0) & (vm[i] > VT[i]));")
     assert code.index("spiked.clear();") < prepass < code.index("if(_fires[i]){ // Condition is met")
     assert "| _w[7]) == 0) { i += 7; continue; }" in code
     assert code.count("{") == code.count("}") and "vm[i] = 29.0;" in code
+
+
+@pytest.mark.parametrize("condition, flag", [
+    ("state[i] == 0 && vm[i] > VT[i]", "(state[i] == 0) & (vm[i] > VT[i])"),
+    ("a[i] > 0 && !b[i] && c[i] <= 1.0", "(a[i] > 0) & (!b[i]) & (c[i] <= 1.0)"),
+    ("g_exc[i] > VTrest", "g_exc[i] > VTrest"),                      # nothing to change
+    ("a[i] > 0 || b[i] > 1", "a[i] > 0 || b[i] > 1"),                # || and && mixed: kept
+    ("a[i] > 0 && b[i] > 1 || c[i]", "a[i] > 0 && b[i] > 1 || c[i]"),
+    ("f(x[i]) && y[i] > 0", "f(x[i]) && y[i] > 0"),                  # a call
+    ("(a[i] > 0) && b[i] < 1", "(a[i] > 0) && b[i] < 1"),            # parentheses
+    ("a[i] & 1 && b[i]", "a[i] & 1 && b[i]"),                        # a bitwise operator
+    ("a[i] > 0 ? b[i] : c[i]", "a[i] > 0 ? b[i] : c[i]"),
+])
+def test_conjunction_without_branches_only_where_the_value_is_the_same(condition, flag):
+    from simulator.populations import _without_branches
+    assert _without_branches(condition) == flag
 
 
 @pytest.mark.parametrize("change", [

@@ -53,6 +53,7 @@ struct ColumnBook {
     std::vector<double> x_hist[D];           // xtrace(t - m)
     std::vector<double> sent_hist[D];        // 1 if cell j spiked at t - m, m = 0..D-1
     std::vector<std::vector<int>> rows[D];   // [lag][j]: this thread's rows i with lag(i, j)
+    int r0 = 0, r1 = 0;                      // this thread's rows [r0, r1)
     std::vector<int> spike_nz[D];            // the j with spike_hist[m][j] != 0 (LTD steps)
     std::vector<int> sent_list[D];           // the j with sent_hist[m][j] != 0
     std::vector<int> ring[D];                // spiked(t - m) at [(t - m) % D]: spikes in flight

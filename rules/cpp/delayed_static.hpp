@@ -20,6 +20,7 @@ inline double* column(const int j) { return w.data() + (size_t)j * N_POST; }
 
 struct RowBook {
     std::vector<std::vector<int>> rows[D];    // [lag][j]: this thread's rows i with that lag
+    int r0 = 0, r1 = 0;                       // this thread's rows [r0, r1)
     std::vector<int> ring[D];                 // spiked(t - m) at [(t - m) % D]: spikes in flight
 };
 std::vector<RowBook> books;

@@ -1,8 +1,8 @@
 // Axonal delays kept by the kernel itself, shared by clopath.hpp (with delays) and
 // delayed_static.hpp; rules/fast.py appends this file to them. Each synapse has a lag
 // L = delay - 1 (steps); a spike of cell j emitted at step e reaches the rows of lag L at
-// step e + L + 1. A thread's book holds ring[e % D], the spikes emitted at step e, and
-// rows[L][j], its rows i with lag L from presynaptic cell j.
+// step e + L + 1. A thread's book holds ring[e % D], the spikes emitted at step e, its rows
+// [r0, r1) and rows[L][j], those of its rows i with lag L from presynaptic cell j.
 
 std::vector<int> lags;                       // [j*N_POST + i] = delay - 1 (steps), from set_lags
 bool lags_fit(const std::vector<int> &v) const {
@@ -15,6 +15,7 @@ bool lags_fit(const std::vector<int> &v) const {
 template <class Book>
 void index_rows(Book &b, const int th, const int nt) {
     const int r0 = th * N_POST / nt, r1 = (th + 1) * N_POST / nt;
+    b.r0 = r0; b.r1 = r1;
     for (int L = 0; L < D; L++) b.rows[L].assign(N_PRE, std::vector<int>());
     for (int i = r0; i < r1; i++)
         for (int j = 0; j < N_PRE; j++) b.rows[lags[(size_t)j * N_POST + i]][j].push_back(i);
@@ -39,7 +40,10 @@ void unpack_ring(Book &b, std::vector<double>::const_iterator &it) {
 
 // Transmission. Per row, the additions come in ANNarchy's order for delayed spikes:
 // oldest emission first, and within one step in the order of the presynaptic spike list.
-// column(j): the weights of cell j (pre-major).
+// column(j): the weights of cell j (pre-major). A spike of j at lag L goes through all the
+// thread's rows and adds to those of lag L only (a masked addition; the other rows keep
+// their value, bit for bit): a loop that vectorises, about twice as fast as the scattered
+// additions to rows[L][j] (a third of the rows each, with delays of 1-3 steps).
 template <class Book>
 void deliver_delayed(const Book &book, double *g) {
     for (int L = D - 1; L >= 0; L--) {
@@ -47,7 +51,8 @@ void deliver_delayed(const Book &book, double *g) {
         if (emitted < 0) continue;
         for (int j : book.ring[emitted % D]) {
             const double *wc = column(j);
-            for (int i : book.rows[L][j]) g[i] += wc[i];
+            const int *lag = lags.data() + (size_t)j * N_POST;
+            for (int i = book.r0; i < book.r1; i++) g[i] = lag[i] == L ? g[i] + wc[i] : g[i];
         }
     }
 }
