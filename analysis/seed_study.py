@@ -1,147 +1,102 @@
 """Seed study of layer 4: which seeds fail early, how often, and why.
 
-    python -m analysis.seed_study run --seeds 1-64 --patches 2000 --out output_seed_study/published
-    python -m analysis.seed_study run --seeds 1-64 --order package --out output_seed_study/package
-    python -m analysis.seed_study swap --failing 1 19 --healthy 2 3 --out output_seed_study/swap
-    python -m analysis.seed_study report output_seed_study/published [...] --out docs/results/seed_study
+    python -m analysis.seed_study run --seeds 1-100 --patches 2000 --images ../shared/data/IMAGES.mat --out study/published
+    python -m analysis.seed_study swap --failing 1 19 --healthy 2 3 --images ... --out study/swap
+    python -m analysis.seed_study report study/published [...] --out docs/results/seed_study
 
-Each seed trains a fresh layer 4 (fast variant, one thread, the package's own network
-and patch sampler, the shared IMAGES.mat) exactly as ``ann_L4.py --seed S`` does, and
-records, per window of 10 patches, the mean E and I rates, the fraction of E and I
-cells that spiked and the mean input rate; every 200 patches, the fraction of E and I
-cells whose LGN weights all stay below wMax/2 ("not grown") and the mean weight of
-every projection; and the initial weights. The recording does not act on the
-simulation (spike monitors only): a seed's weights equal those of ``ann_L4.py``.
+Every member trains a fresh layer 4 of the published model with the package's trainer
+(``training.cli.train``, what ``ann_L4.py`` runs): fast variant, one thread, rate windows
+of 10 patches (``training.rate_window``, which only groups the recorded rates) and
+snapshots every 200 patches, trained on through a failing health check (the study measures
+failing runs). So a member's weights are those of ``ann_L4.py --seed S`` bit for bit
+(``tests/test_seed_study.py``). From the run's outputs the member writes its record
+(``analysis.seed_study_records.record_of_run``: rates per 10 patches, cells without a field
+and mean weights every 200 patches, the initial weights, the input rate of the run's own
+patch sequence) as ``OUT/<name>.json``; the run folder (``OUT/runs/<name>``) is removed
+afterwards unless ``--keep-runs``, and the member's output goes to ``OUT/logs/<name>.txt``.
 
-``--order package`` balances ON/OFF before patches 0, 160, ... (this package before
-it followed the published order) instead of after them. ``swap`` trains with the
-three random streams of a run taken from different seeds: the initial weights, the
-patch sequence and ANNarchy's Poisson spikes, to find which one decides a failure.
-``report`` aggregates runs into ``seed_study.json`` and figures (``analysis.seed_study_report``;
-the records and the numbers taken from them: ``analysis.seed_study_records``).
+Members run on a Dask cluster, as the sweep's do (``experiments.cluster``): a local one
+(``--workers``, default one per core) or an existing one (``--scheduler ADDRESS``), each
+member in a process of its own. The study is resumable: members that have a record are not
+run again, so rerunning the command completes an interrupted study (a member that was
+stopped trains again from its start).
+
+``swap`` trains failing seeds with one of the three random streams of a run taken from a
+healthy seed: the initial weights, the patch sequence or ANNarchy's Poisson spikes
+(``train(..., weight_seed=, patch_seed=)``), to find which one decides a failure.
+``report`` aggregates folders of records into ``seed_study.json`` and figures
+(``analysis.seed_study_report``).
+
+Two experiments of the published study are not run by this command: the ``package`` ON/OFF
+order (the balance before patches 0, 160, ... instead of after them, the order this package
+once had) and ``prefix`` (the first k patches of one seed's sequence, then another's). The
+trainer follows the published order only (``models.schedule``), and its patch sequence is
+one generator whose state a checkpoint restores; a spliced sequence or another order would
+be options that exist for no other purpose. Their records in ``docs/results/seed_study``
+came from the study's own training loop, which ``git show 26ebadb:analysis/seed_study.py``
+gives (``run --order package``, ``prefix``); ``report`` still reads them.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import subprocess
+import shutil
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import numpy as np
-
-from analysis.seed_study_records import CHECK_EVERY, FIELD_PROJECTIONS, WINDOW, summary_line, weights_sha256
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-ORDERS = ("published", "package")
+from analysis.seed_study_records import CHECK_EVERY, WINDOW, SeedStudyError, record_of_run, summary_line
+from experiments.cluster import add_cluster_options, each_completed, run_command, study_client, worker_slot
+from runs.options import UsageError
 
 
-# -- one run (in a worker process) --------------------------------------------------------------
-def run_one(seed: int, patches: int, out_json: Path, build_dir: Path, *, order: str = "published",
-            weight_seed: int | None = None, patch_seed: int | None = None, prefix: tuple | None = None,
-            images=None) -> dict:
-    """Train layer 4 for *patches* patches and record the study's measures (see the module doc).
-
-    *seed* seeds ANNarchy (Poisson spikes); *weight_seed* and *patch_seed* (default: *seed*)
-    the initial weights and the patch sequence, as ``ann_L4.py --seed`` does for all three.
-    *prefix* = (other_seed, k): the first k patches are those of *other_seed*'s sequence,
-    the rest continue *patch_seed*'s own sequence from patch k on.
-    """
-    from simulator.annarchy_env import hand_over_argv
-    hand_over_argv([])
-    from input.images import resolve_images
-    from input.patches import PatchSampler
-    from models import criteria
-    from models.layers import layer4
-    from models.parameters import PUBLISHED
-    from simulator.network import build_network, draw_initial_state
-    from models.schedule import Schedule, balance_on_off
-
-    weight_seed = seed if weight_seed is None else weight_seed
-    patch_seed = seed if patch_seed is None else patch_seed
-    t0 = time.perf_counter()
-    LAYER4 = layer4(PUBLISHED)
-    inp = PUBLISHED.input
-    source = resolve_images(images, patch_size=inp.patch_size, whitening=inp.whitening, download=False, log=lambda m: None)
-    network = build_network(LAYER4, build_dir=build_dir, seed=seed)
-    if weight_seed != seed:
-        # The initial weights of another seed (the same draw as building with it). I->E and
-        # I->I start at a constant 0, whatever the seed.
-        weights, _ = draw_initial_state(PUBLISHED, LAYER4.projections, weight_seed)
-        for name in ("LGN_E", "LGN_I", "E_I"):
-            network.set_weights(name, weights[name])
-    def sampler_of(s):
-        return PatchSampler(source.images, patch_size=inp.patch_size, max_rate=inp.max_rate,
-                            flip_probability=inp.flip_probability, rng=np.random.default_rng([s, 0]))
-    sampler = sampler_of(patch_seed)
-    if prefix is not None:
-        prefix_sampler, prefix_k = sampler_of(prefix[0]), int(prefix[1])
-        sampler.sample_many(prefix_k)            # the own sequence continues at patch k
-    schedule = Schedule.for_run(patches, None, LAYER4.normalize_every)
-    if order == "published":
-        balances_before = schedule.balances_before
-    elif order == "package":
-        balances_before = lambda q: q % LAYER4.normalize_every == 0  # noqa: E731
-    else:
-        raise ValueError(f"unknown order {order!r}")
-    monitors = {pop: network.net.monitor(network.pops[pop], ["spike"]) for pop in ("E", "I")}
-    w_max = {pop: LAYER4.spec(name).rule.wMax for pop, name in FIELD_PROJECTIONS.items()}
-
-    def weight_row(patch):
-        row = {"patch": patch}
-        for pop, name in FIELD_PROJECTIONS.items():
-            w = network.weights(name)
-            row[f"not_grown_{pop}"] = float(np.mean(~criteria.has_field(PUBLISHED, w, w_max[pop])))
-        for spec in LAYER4.plastic:
-            row[f"mean_{spec.name}"] = float(network.weights(spec.name).mean())
-        return row
-
-    initial = {}
-    for name in ("LGN_E", "LGN_I", "E_I"):
-        w = network.weights(name)
-        initial[name] = {"mean": float(w.mean()), "row_sum_mean": float(w.sum(1).mean()),
-                         "row_sum_min": float(w.sum(1).min()), "row_sum_max": float(w.sum(1).max())}
-    record = dict(seed=seed, weight_seed=weight_seed, patch_seed=patch_seed, order=order, patches=patches,
-                  prefix=list(prefix) if prefix else None,
-                  window=WINDOW, check_every=CHECK_EVERY, initial=initial, rate_E=[], rate_I=[],
-                  active_E=[], active_I=[], input_rate=[], checks=[weight_row(0)])
-    patch = 0
-    while patch < patches:
-        start, end = patch, min(patches, patch + WINDOW)
-        input_sum = 0.0
-        while patch < end:                    # the window, split where the balance is due
-            if balances_before(patch):
-                for name in LAYER4.onoff_balanced:
-                    network.set_weights(name, balance_on_off(network.weights(name), inp.patch_size))
-            stop = next((q for q in range(patch + 1, end) if balances_before(q)), end)
-            if prefix is not None and patch < prefix_k:
-                stop = min(stop, prefix_k)
-                rates = prefix_sampler.sample_many(stop - patch)
-            else:
-                rates = sampler.sample_many(stop - patch)
-            input_sum += float(rates.mean(axis=(1, 2, 3)).sum())
-            network.present_many(rates)
-            patch = stop
-        record["input_rate"].append(input_sum / (end - start))
-        seconds = (end - start) * inp.presentation_ms / 1000.0
-        for pop in ("E", "I"):
-            counts = np.zeros(network.pops[pop].size)
-            for rank, times in monitors[pop].get("spike").items():
-                counts[rank] += len(times)
-            record[f"rate_{pop}"].append(float(counts.mean() / seconds))
-            record[f"active_{pop}"].append(float(np.mean(counts > 0)))
-        if patch % CHECK_EVERY == 0 or patch == patches:
-            record["checks"].append(weight_row(patch))
-    record["final_weights_sha256"] = {spec.name: weights_sha256(network.weights(spec.name)) for spec in LAYER4.plastic}
-    record["wall_s"] = time.perf_counter() - t0
-    out_json.parent.mkdir(parents=True, exist_ok=True)
-    out_json.write_text(json.dumps(record))
-    return record
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "report":
+        from analysis.seed_study_report import write_report
+        return write_report([Path(f) for f in args.folders], Path(args.out))
+    if args.command == "worker":
+        run_member(args.name, args.seed, args.weight_seed, args.patch_seed, args.patches, Path(args.out),
+                   Path(args.build_dir), images=args.images, keep_run=args.keep_runs)
+        return 0
+    jobs = seed_jobs(args.seeds) if args.command == "run" else swap_jobs(args.failing, args.healthy)
+    return run_members(jobs, args)
 
 
-# -- many runs ----------------------------------------------------------------------------------
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m analysis.seed_study", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="train many seeds")
+    run.add_argument("--seeds", type=_parse_seeds, required=True, metavar="LIST", help="e.g. 1-100 or 1,5,9-12")
+    _member_options(run)
+    swap = sub.add_parser("swap", help="failing x healthy seeds with one random stream exchanged")
+    swap.add_argument("--failing", type=int, nargs="+", required=True, metavar="S")
+    swap.add_argument("--healthy", type=int, nargs="+", required=True, metavar="S")
+    _member_options(swap)
+    report = sub.add_parser("report", help="aggregate folders of records into tables and figures")
+    report.add_argument("folders", nargs="+")
+    report.add_argument("--out", required=True)
+    worker = sub.add_parser("worker", help=argparse.SUPPRESS)      # one member, in its own process
+    worker.add_argument("name")
+    for option in ("--seed", "--weight-seed", "--patch-seed", "--patches"):
+        worker.add_argument(option, type=int, required=True)
+    worker.add_argument("--images", default=None)
+    worker.add_argument("--keep-runs", action="store_true")
+    worker.add_argument("--out", required=True)
+    worker.add_argument("--build-dir", required=True)
+    return parser
+
+
+def _member_options(parser) -> None:
+    parser.add_argument("--patches", type=_patches, default=2000, metavar="N",
+                        help=f"patches per member, a multiple of {WINDOW} (default: 2000)")
+    parser.add_argument("--images", default=None, metavar="PATH", help="training images (as ann_L4.py --images)")
+    parser.add_argument("--keep-runs", action="store_true", help="keep every member's run folder (OUT/runs/NAME)")
+    parser.add_argument("--out", required=True, metavar="DIR", help="the records, OUT/<name>.json")
+    add_cluster_options(parser)
+
+
 def _parse_seeds(text: str) -> list[int]:
     seeds = []
     for part in text.split(","):
@@ -150,99 +105,120 @@ def _parse_seeds(text: str) -> list[int]:
     return seeds
 
 
-def _launch(jobs, workers: int, out: Path) -> None:
-    """Run (name, worker arguments) jobs in fresh processes, *workers* at a time; one build per slot."""
+def _patches(text: str) -> int:
+    """A member's length: whole rate windows, so that every window of its record is complete."""
+    n = int(text)
+    if n <= 0 or n % WINDOW:
+        raise argparse.ArgumentTypeError(f"{text}: a positive multiple of {WINDOW} patches")
+    return n
+
+
+def seed_jobs(seeds) -> list[tuple]:
+    """(name, seed, weight seed, patch seed) of every seed's own run."""
+    return [(f"seed_{s:03d}", s, s, s) for s in seeds]
+
+
+def swap_jobs(failing, healthy) -> list[tuple]:
+    """(name, seed, weight seed, patch seed) for every failing x healthy pair and every stream
+    taken from the healthy seed (``seed`` is the seed of ANNarchy's Poisson spikes)."""
+    jobs = []
+    for f in failing:
+        for h in healthy:
+            for tag, streams in {"weights": (f, h, f), "patches": (f, f, h), "spikes": (h, f, f)}.items():
+                jobs.append((f"fail{f:03d}_{tag}_from{h:03d}", *streams))
+    return jobs
+
+
+# -- many members, on the cluster -----------------------------------------------------------------
+def run_members(jobs, args) -> int:
+    """Runs every member that has no record yet (a rerun completes an interrupted study) and
+    prints each one's summary as it ends; returns 1 when a member failed."""
+    out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    todo = [(name, args) for name, args in jobs if not (out / f"{name}.json").exists()]
-    slots = [REPO_ROOT / "build" / f"seed-study-{k}" for k in range(workers)]
-
-    def work(slot_index):
-        while todo:
-            try:
-                name, args = todo.pop(0)
-            except IndexError:
-                return
-            cmd = [sys.executable, "-m", "analysis.seed_study", "worker", *map(str, args),
-                   "--json", str(out / f"{name}.json"), "--build-dir", str(slots[slot_index])]
-            proc = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True)
-            if proc.returncode:
-                print(f"{name}: failed\n{proc.stderr[-2000:]}", file=sys.stderr, flush=True)
-            else:
-                print(f"{name}: {summary_line(json.loads((out / f'{name}.json').read_text()))}", flush=True)
-
-    with ThreadPoolExecutor(workers) as pool:
-        list(pool.map(work, range(workers)))
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m analysis.seed_study", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="train many seeds")
-    run.add_argument("--seeds", default="1-64", help="e.g. 1-64 or 1,5,9-12")
-    run.add_argument("--patches", type=int, default=2000)
-    run.add_argument("--order", choices=ORDERS, default="published")
-    run.add_argument("--workers", type=int, default=2)
-    run.add_argument("--out", required=True)
-    swap = sub.add_parser("swap", help="failing x healthy seeds with one random stream exchanged")
-    swap.add_argument("--failing", type=int, nargs="+", required=True)
-    swap.add_argument("--healthy", type=int, nargs="+", required=True)
-    swap.add_argument("--patches", type=int, default=2000)
-    swap.add_argument("--workers", type=int, default=2)
-    swap.add_argument("--out", required=True)
-    prefix = sub.add_parser("prefix", help="the first K patches of a failing seed's sequence from a healthy one "
-                                           "(and the converse)")
-    prefix.add_argument("--failing", type=int, nargs="+", required=True)
-    prefix.add_argument("--healthy", type=int, nargs="+", required=True)
-    prefix.add_argument("--k", type=int, nargs="+", default=[10, 50, 100, 200, 500, 1000])
-    prefix.add_argument("--patches", type=int, default=2000)
-    prefix.add_argument("--workers", type=int, default=2)
-    prefix.add_argument("--out", required=True)
-    worker = sub.add_parser("worker", help=argparse.SUPPRESS)
-    worker.add_argument("seed", type=int)
-    worker.add_argument("patches", type=int)
-    worker.add_argument("--order", default="published")
-    worker.add_argument("--weight-seed", type=int, default=None)
-    worker.add_argument("--patch-seed", type=int, default=None)
-    worker.add_argument("--prefix", type=int, nargs=2, default=None, metavar=("SEED", "K"))
-    worker.add_argument("--json", required=True)
-    worker.add_argument("--build-dir", required=True)
-    report = sub.add_parser("report", help="aggregate runs into tables and figures")
-    report.add_argument("folders", nargs="+")
-    report.add_argument("--out", required=True)
-    args = parser.parse_args(argv)
-
-    if args.command == "worker":
-        run_one(args.seed, args.patches, Path(args.json), Path(args.build_dir), order=args.order,
-                weight_seed=args.weight_seed, patch_seed=args.patch_seed, prefix=args.prefix)
+    todo = [job for job in jobs if not (out / f"{job[0]}.json").exists()]
+    print(f"seed study: {len(jobs)} members, {len(jobs) - len(todo)} of them with a record already; "
+          f"records in {out}", file=sys.stderr, flush=True)
+    if not todo:
         return 0
-    if args.command == "run":
-        jobs = [(f"seed_{s:03d}", [s, args.patches, "--order", args.order]) for s in _parse_seeds(args.seeds)]
-        _launch(jobs, args.workers, Path(args.out))
-        return 0
-    if args.command == "swap":
-        jobs = []
-        for f in args.failing:
-            for h in args.healthy:
-                for tag, (seed, wseed, pseed) in {"weights": (f, h, f), "patches": (f, f, h),
-                                                   "spikes": (h, f, f)}.items():
-                    jobs.append((f"fail{f:03d}_{tag}_from{h:03d}",
-                                 [seed, args.patches, "--weight-seed", wseed, "--patch-seed", pseed]))
-        _launch(jobs, args.workers, Path(args.out))
-        return 0
-    if args.command == "prefix":
-        jobs = []
-        for f in args.failing:
-            for h in args.healthy:
-                for k in args.k:
-                    # failing seed, first k patches from the healthy seed; and the converse
-                    jobs.append((f"fail{f:03d}_first{k}_from{h:03d}", [f, args.patches, "--prefix", h, k]))
-                    jobs.append((f"healthy{h:03d}_first{k}_from{f:03d}", [h, args.patches, "--prefix", f, k]))
-        _launch(jobs, args.workers, Path(args.out))
-        return 0
-    from analysis.seed_study_report import write_report
-    return write_report([Path(f) for f in args.folders], Path(args.out))
+    options = dict(patches=args.patches, out=str(out), keep_runs=args.keep_runs,
+                   images=str(Path(args.images).resolve()) if args.images else None,    # members run in the repo
+                   build_root=str(Path(args.build_root).resolve()) if args.build_root else None)
+    failed = 0
+    try:
+        with study_client(args.workers, args.scheduler, len(todo)) as (client, where):
+            print(f"seed study: {len(todo)} members to run on {where}", file=sys.stderr, flush=True)
+            for (name, *_), record, error in each_completed(client, member_task, todo, **options):
+                if error is not None:
+                    failed += 1
+                    print(f"{name}: FAILED ({error})", file=sys.stderr, flush=True)
+                else:
+                    print(f"{name}: {summary_line(record)}", flush=True)
+    except UsageError as exc:                # an unreachable scheduler
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 1 if failed else 0
+
+
+def member_task(name: str, seed: int, weight_seed: int, patch_seed: int, *, patches: int, out: str,
+                images: str | None, keep_runs: bool, build_root: str | None) -> dict:
+    """On a Dask worker: the member in a fresh process (ANNarchy loads one network per
+    process), compiled in the worker's own folder; returns its record."""
+    out = Path(out)
+    cmd = [sys.executable, "-m", "analysis.seed_study", "worker", name, "--seed", seed, "--weight-seed",
+           weight_seed, "--patch-seed", patch_seed, "--patches", patches, "--out", out,
+           "--build-dir", Path(build_root or out / "build") / worker_slot() / "L4"]
+    cmd += (["--images", images] if images else []) + (["--keep-runs"] if keep_runs else [])
+    run_command(cmd, out / "logs" / f"{name}.txt")
+    return json.loads((out / f"{name}.json").read_text())
+
+
+# -- one member, in its own process ---------------------------------------------------------------
+def run_member(name: str, seed: int, weight_seed: int, patch_seed: int, patches: int, out: Path,
+               build_dir: Path, *, images=None, keep_run: bool = False) -> dict:
+    """Trains one member with the package's trainer and writes its record ``out/<name>.json``
+    (written whole or not at all: a record marks a finished member). The study keeps the
+    record, not the run folder (11 weight snapshots for 2,000 patches)."""
+    from models.parameters import PUBLISHED
+    from runs.files import save_json
+    from training.cli import train
+
+    model = PUBLISHED.with_overrides({"training.rate_window": WINDOW})
+    source = real_images(model, images)
+    run_dir = out / "runs" / name
+    started = time.perf_counter()
+    train(model, "L4", run_dir, seed, patches, save_every=CHECK_EVERY, images=source.path, overwrite=True,
+          build_dir=build_dir, progress=False, weight_seed=weight_seed, patch_seed=patch_seed)
+    record = record_of_run(run_dir, weight_seed=weight_seed, patch_seed=patch_seed,
+                           input_rates=input_rates(model, source.images, patch_seed, patches),
+                           wall_s=time.perf_counter() - started)
+    save_json(out / f"{name}.json", record)
+    if not keep_run:
+        shutil.rmtree(run_dir)
+    return record
+
+
+def real_images(model, images):
+    """The training images, found as ann_L4.py finds them; refused before any training when
+    only the stand-in is there: the study's numbers describe the model on natural scenes."""
+    from input.images import resolve_images
+    source = resolve_images(images, patch_size=model.input.patch_size, whitening=model.input.whitening,
+                            log=lambda message: print(message, file=sys.stderr))
+    if source.origin == "stand-in":
+        raise SeedStudyError("the training images (IMAGES.mat) are not available; give --images PATH")
+    return source
+
+
+def input_rates(model, images, patch_seed: int, patches: int):
+    """The mean input rate (Hz) of every patch of a run: its patch sequence drawn again, which
+    the network does not change (``training.cli.patch_sampler``, one draw per patch)."""
+    import numpy as np
+    from training.cli import patch_sampler
+    sampler, chunk = patch_sampler(model, images, patch_seed), 1000     # chunks: 20,000 patches are 100 MB
+    return np.concatenate([sampler.sample_many(min(chunk, patches - k)).mean(axis=(1, 2, 3))
+                           for k in range(0, patches, chunk)])
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Through the module's own name, so that Dask sends member_task to the workers by reference.
+    from analysis.seed_study import main as _main
+    sys.exit(_main())

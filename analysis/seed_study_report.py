@@ -1,8 +1,8 @@
 """Tables and figures of the layer-4 seed study (``python -m analysis.seed_study report``).
 
 Input: folders of per-run JSON records (``analysis.seed_study_records``) written by
-``analysis.seed_study`` (``run`` with either order, ``swap``, ``prefix``, and longer runs of
-a few seeds). Output in ``--out``:
+``analysis.seed_study`` (``run``, ``swap``, and longer runs of a few seeds; records of the
+``package`` order and of ``prefix`` from the study's earlier training loop). Output in ``--out``:
 
 * ``seed_study.json``: per order the seeds, the failing ones, the failure rate with its
   exact 95 % interval, the per-seed measures; the swap experiment; the long runs;
@@ -18,7 +18,6 @@ wMax/2 at patch 2,000 (``training.health`` warns on the same criterion during tr
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -255,5 +254,6 @@ def write_report(folders: list[Path], out: Path) -> int:
         for m in sorted(result["long_runs"], key=lambda m: m["seed"]):
             print(f"long run seed {m['seed']}: not grown at 2,000 / 20,000 patches: "
                   f"{m['not_grown_E_2000']:.3f} / {m.get('not_grown_E_20000', float('nan')):.3f}")
-    print(json.dumps({k: v for k, v in result.items() if k == "orders_disagree_on"}))
+    if "orders_disagree_on" in result:
+        print(f"the two orders disagree on seeds {result['orders_disagree_on']}")
     return 0

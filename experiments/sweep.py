@@ -24,17 +24,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+from experiments.cluster import add_cluster_options, each_completed, run_command, study_client, worker_slot
+from runs.options import UsageError
 from training.health import EXIT_FAILED_EARLY
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 STEPS = ("train", "analysis", "evaluation")
 FAILED_EARLY = "failed early"        # run.json status of a run stopped at a failing health check
 # (label, where in the member's result, format) of the table's rows.
@@ -51,34 +50,11 @@ MEASURES = (
 
 
 # -- one member (runs in a worker) --------------------------------------------------------------
-def _run(cmd: list, log: Path, accept=(0,)) -> int:
-    """Run one of the package's commands; its output goes to *log*; an exit code not in
-    *accept* raises. Returns the exit code."""
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("a") as fh:
-        fh.write(f"$ {' '.join(map(str, cmd))}\n")
-        fh.flush()
-        done = subprocess.run([str(c) for c in cmd], cwd=REPO_ROOT, stdout=fh, stderr=subprocess.STDOUT,
-                              env=dict(os.environ, OPENBLAS_NUM_THREADS="1"))
-    if done.returncode not in accept:
-        raise RuntimeError(f"{' '.join(map(str, cmd[1:3]))} exited {done.returncode} (log: {log})")
-    return done.returncode
-
-
 def _status(run_dir: Path) -> str | None:
     try:
         return json.loads((run_dir / "run.json").read_text()).get("status")
     except (OSError, ValueError):
         return None
-
-
-def _slot() -> str:
-    """This worker's name (its compile folders are its own: two members never compile into one)."""
-    try:
-        from distributed import get_worker
-        return f"w{get_worker().name}"
-    except (ImportError, ValueError):
-        return f"p{os.getpid()}"
 
 
 def run_member(variant: str, seed: int, out: str, patches: int, steps=STEPS, *, images=None, build_root=None,
@@ -96,7 +72,7 @@ def run_member(variant: str, seed: int, out: str, patches: int, steps=STEPS, *, 
     run_dir, log = member / "L4", member / "log.txt"
     py = sys.executable
     images = ["--images", images] if images else []
-    builds = Path(build_root or Path(out) / "build") / _slot()
+    builds = Path(build_root or Path(out) / "build") / worker_slot()
     build = ["--build-dir", builds / "L4"]
     started = time.perf_counter()
     if "train" in steps:
@@ -107,17 +83,17 @@ def run_member(variant: str, seed: int, out: str, patches: int, steps=STEPS, *, 
             args = ["--out", run_dir, "--no-progress", "-j1", "--stop-on-failure"] + build
             if resume == ["--overwrite"]:
                 args += ["--model", variant, "--seed", seed, "--patches", patches] + images
-            _run([py, "ann_L4.py"] + args + resume, log, accept=(0, EXIT_FAILED_EARLY))
+            run_command([py, "ann_L4.py"] + args + resume, log, accept=(0, EXIT_FAILED_EARLY))
     if _status(run_dir) == FAILED_EARLY:
         steps = ()                           # a failed network is not worth analysing
     if "analysis" in steps and not (member / "analysis" / "metrics.json").exists():
         build = ["--build-dir", builds / "analysis"]
-        _run([py, "analyze.py", run_dir, "--quick", "--report-dir", member / "analysis", "--seed", seed]
-             + images + build, log)
+        run_command([py, "analyze.py", run_dir, "--quick", "--report-dir", member / "analysis", "--seed", seed]
+                    + images + build, log)
     if "evaluation" in steps and not (member / "evaluation" / "digits" / "metrics.json").exists():
         build = ["--build-root", builds / "evaluation"]
-        _run([py, "evaluate.py", "--l4", run_dir, "--dataset", "digits", "--limit", eval_limit, "--workers", 1,
-              "--out", member / "evaluation", "--no-progress", "--seed", seed] + build, log)
+        run_command([py, "evaluate.py", "--l4", run_dir, "--dataset", "digits", "--limit", eval_limit,
+                     "--workers", 1, "--out", member / "evaluation", "--no-progress", "--seed", seed] + build, log)
     result = collect_member(member)
     result.update(variant=variant, seed=seed, wall_s=time.perf_counter() - started)
     (member / "result.json").write_text(json.dumps(result, indent=1))
@@ -224,47 +200,17 @@ def main(argv=None) -> int:
     parser.add_argument("--images", default=None, metavar="PATH", help="training images (as ann_L4.py)")
     parser.add_argument("--eval-limit", type=int, default=300, metavar="N",
                         help="digits images per split in the evaluation (default: 300)")
-    parser.add_argument("--workers", type=int, default=None, metavar="N",
-                        help="local Dask worker processes (default: one per core)")
-    parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                        help="an existing Dask scheduler (e.g. tcp://host:8786) instead of a local cluster")
-    parser.add_argument("--build-root", default=None, metavar="DIR",
-                        help="compile folders, one set per worker (default: OUT/build)")
+    add_cluster_options(parser)
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     members = [(v, s) for v in args.variants for s in args.seeds]
 
-    import logging
-    from distributed import Client, LocalCluster, as_completed
-    logging.getLogger("distributed").setLevel(logging.ERROR)
-    if args.scheduler:
-        client, cluster = Client(args.scheduler), None
-    else:
-        n = args.workers or min(len(members), len(os.sched_getaffinity(0)))
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
-                               silence_logs=logging.ERROR)
-        client = Client(cluster)
-    where = args.scheduler or f"a local cluster of {len(client.scheduler_info()['workers'])} workers"
-    print(f"sweep: {len(members)} members ({len(args.variants)} variants x {len(args.seeds)} seeds) on {where}; "
-          f"outputs in {out}", file=sys.stderr)
-    futures = {client.submit(run_member, v, s, str(out.resolve()), args.patches, tuple(args.steps),
-                             images=args.images, build_root=args.build_root, eval_limit=args.eval_limit,
-                             pure=False, key=f"member-{v}-{s}"): (v, s) for v, s in members}
-    results = []
-    for future in as_completed(futures):
-        v, s = futures[future]
-        try:
-            result = future.result()
-        except Exception as exc:             # one member failing does not stop the sweep
-            result = dict(collect_member(out / v / f"seed_{s}"), variant=v, seed=s, failed=str(exc))
-            print(f"  {v} seed {s}: FAILED ({exc})", file=sys.stderr)
-        else:
-            print(f"  {v} seed {s}: {result.get('status')}, health {result.get('health')}", file=sys.stderr)
-        results.append(result)
-    client.close()
-    if cluster is not None:
-        cluster.close()
+    try:
+        results = run_members(members, args, out)
+    except UsageError as exc:                # an unreachable scheduler
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     results.sort(key=lambda r: (args.variants.index(r["variant"]), r["seed"]))
     text, summary = table(results, args.variants, args.seeds, args.patches)
     (out / "table.md").write_text(text)
@@ -273,6 +219,26 @@ def main(argv=None) -> int:
     print(text)
     return 1 if any(r.get("failed") for r in results) else 0
 
+
+def run_members(members, args, out: Path) -> list:
+    """Every member's result, as each ends; a member that failed gets what its folder holds
+    and its error (one member failing does not stop the sweep)."""
+    images = str(Path(args.images).resolve()) if args.images else None     # members run in the repository
+    build_root = str(Path(args.build_root).resolve()) if args.build_root else None
+    results = []
+    with study_client(args.workers, args.scheduler, len(members)) as (client, where):
+        print(f"sweep: {len(members)} members ({len(args.variants)} variants x {len(args.seeds)} seeds) on {where}; "
+              f"outputs in {out}", file=sys.stderr)
+        for (v, s), result, error in each_completed(client, run_member, members, out=str(out.resolve()),
+                                                    patches=args.patches, steps=tuple(args.steps), images=images,
+                                                    build_root=build_root, eval_limit=args.eval_limit):
+            if error is not None:
+                result = dict(collect_member(out / v / f"seed_{s}"), variant=v, seed=s, failed=str(error))
+                print(f"  {v} seed {s}: FAILED ({error})", file=sys.stderr)
+            else:
+                print(f"  {v} seed {s}: {result.get('status')}, health {result.get('health')}", file=sys.stderr)
+            results.append(result)
+    return results
 
 if __name__ == "__main__":
     sys.exit(main())

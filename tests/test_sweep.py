@@ -86,7 +86,7 @@ def test_a_member_that_fails_early_stops_at_the_check_and_counts_as_failed(tmp_p
         assert 3 in accept, "exit code 3 of --stop-on-failure must not be an error"
         return 3
 
-    monkeypatch.setattr(sweep, "_run", ann_L4_that_fails_early)
+    monkeypatch.setattr(sweep, "run_command", ann_L4_that_fails_early)
     out = tmp_path / "sweep"
     result = sweep.run_member("published", 1, str(out), 4000)
     assert len(commands) == 1 and "--stop-on-failure" in commands[0]

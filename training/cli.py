@@ -388,6 +388,15 @@ def _run(layer_name: str, args, progress: _Progress) -> int:
     return 128 + result["stopped_by_signal"] if result.get("status") == "interrupted" else 0
 
 
+def patch_sampler(model: Model, images, seed: int):
+    """The patch sequence of a run with *seed* (``input.PatchSampler`` on its own generator):
+    the same for every run of that seed, whatever the network does."""
+    import numpy as np
+    from input.patches import PatchSampler
+    return PatchSampler(images, patch_size=model.input.patch_size, max_rate=model.input.max_rate,
+                        flip_probability=model.input.flip_probability, rng=np.random.default_rng([seed, 0]))
+
+
 def train(model: Model, layer: str, out, seed: int | None = None, patches: int | None = None, *,
           save_every: int | None = None, variant: str = "fast", threads: int = 1, force_threads: bool = False,
           images=None, l4=None, l4_step: int | None = None, overwrite: bool = False, resume: dict | None = None,
@@ -395,7 +404,7 @@ def train(model: Model, layer: str, out, seed: int | None = None, patches: int |
           profile: bool = False, profile_out=None, command=None, overrides: dict | None = None,
           model_name: str | None = None, recorded_threads: int | None = None,
           recorded_images_sha256: str | None = None, progress_state=None, continue_command: str | None = None,
-          stop_on_failure: bool = False) -> dict:
+          stop_on_failure: bool = False, weight_seed: int | None = None, patch_seed: int | None = None) -> dict:
     """Train *layer* ("L4" or "L2_3") of *model* into *out*; returns the run record (``run.json``).
 
     The same steps as the scripts, which call it: check every input, build the network of
@@ -405,6 +414,10 @@ def train(model: Model, layer: str, out, seed: int | None = None, patches: int |
     ``UsageError`` (one line) before anything is written; an error while training raises
     ``TrainingFailed``. *resume* is the record of the run to continue (``--resume``).
     *stop_on_failure*: a failing health check ends the run there (status ``failed early``).
+    *weight_seed*, *patch_seed*: the initial weights and the patch sequence from other seeds
+    than ANNarchy's Poisson spikes (default: all three from *seed*); with them, the run is
+    the one that *seed* gives, one random stream taken from another seed (recorded in
+    run.json as ``streams``; what the seed study's ``swap`` does).
     """
     from input.images import InputDataError, resolve_images
     import numpy as np
@@ -418,6 +431,8 @@ def train(model: Model, layer: str, out, seed: int | None = None, patches: int |
         raise UsageError("--gpu: the CUDA backend is not supported (the Poisson input and the fast rules "
                          "have no CUDA code); the model runs on CPUs")
     seed = seed if seed is not None else int(np.random.SeedSequence().entropy % (2**31))
+    streams = {"spikes": seed, "weights": seed if weight_seed is None else int(weight_seed),
+               "patches": seed if patch_seed is None else int(patch_seed)}
     patch_size = model.input.patch_size
 
     # 1. inputs, all checked before any output exists
@@ -465,8 +480,7 @@ def train(model: Model, layer: str, out, seed: int | None = None, patches: int |
     # 2. network (ANNarchy is imported only now, and sees only its own flags)
     from simulator.annarchy_env import hand_over_argv
     hand_over_argv(list(annarchy_flags))
-    from input.patches import PatchSampler
-    from simulator.network import build_network
+    from simulator.network import build_network, draw_initial_state
     from models.schedule import Schedule
     from training.trainer import Interrupted, Trainer
 
@@ -478,14 +492,20 @@ def train(model: Model, layer: str, out, seed: int | None = None, patches: int |
         run_threads = recorded_threads
     build_dir = Path(build_dir) if build_dir else \
         REPO_ROOT / "build" / f"{spec.name}-{variant}-j{run_threads}-{model.hash()}"
+    weights = dict(frozen.weights) if frozen else {}
+    if streams["weights"] != seed:
+        # the layer's drawn initial weights of another seed (constant ones are the same for every seed)
+        drawn, _ = draw_initial_state(model, spec.projections, streams["weights"])
+        weights.update({p.name: drawn[p.name] for p in spec.plastic if p.w_init[0] != p.w_init[1]})
     network = build_network(spec, build_dir=build_dir, variant=variant, seed=seed,
-                            num_threads=run_threads, weights=frozen.weights if frozen else None,
+                            num_threads=run_threads, weights=weights or None,
                             annarchy_flags=annarchy_flags, profile=profile)
-    sampler = PatchSampler(source.images, patch_size=patch_size, max_rate=model.input.max_rate,
-                           flip_probability=model.input.flip_probability, rng=np.random.default_rng([seed, 0]))
+    sampler = patch_sampler(model, source.images, streams["patches"])
     schedule = Schedule.for_run(patches, save_every, spec.normalize_every, model.training.n_snapshots)
     identity = {"layer": spec.name, "seed": seed, "threads": run_threads, "variant": variant,
                 "patches": schedule.n_patches, "save_every": schedule.save_every, "images_sha256": source.sha256}
+    if streams != {"spikes": seed, "weights": seed, "patches": seed}:
+        identity["streams"] = streams
     trainer = Trainer(spec, network, sampler, schedule, out_dir, progress=progress, checkpoint_meta=identity)
 
     def record_health(report):            # the early-failure check (training.health), in run.json at once
@@ -502,6 +522,8 @@ def train(model: Model, layer: str, out, seed: int | None = None, patches: int |
             out=str(out), source=source,
             layer4=None if frozen is None else {"folder": str(frozen.folder), "step": frozen.step},
             started=now(), overrides=overrides, model_name=model_name)
+        if "streams" in identity:
+            metadata["streams"] = streams
     else:
         try:
             trainer.resume_from(*resume_state)
