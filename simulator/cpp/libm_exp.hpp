@@ -25,13 +25,17 @@ struct LibmExp {
 #else
     static constexpr bool inlined = false;
 #endif
-    static constexpr double InvLn2N = 0x1.71547652b82fep+7;                  // 128 / ln 2
-    static constexpr double Shift = 0x1.8p52;                                // rounds to an integer
-    static constexpr double NegLn2hiN = -0x1.62e42fefa0000p-8;               // -ln2/128, high part
-    static constexpr double NegLn2loN = -0x1.cf79abc9e3b3ap-47;              // and the rest
-    static constexpr double C2 = 0x1.ffffffffffdbdp-2, C3 = 0x1.555555555543cp-3;
-    static constexpr double C4 = 0x1.55555cf172b91p-5, C5 = 0x1.1111167a4d017p-7;
-    static constexpr unsigned long long table[256] = {
+    // (decimal literals with the digits that give these doubles: hexadecimal ones need C++17)
+    static constexpr double InvLn2N = 184.6649652337873;          // 128 / ln 2
+    static constexpr double Shift = 6755399441055744.0;           // 1.5 * 2^52: rounds to an integer
+    static constexpr double NegLn2hiN = -0.005415212348111709;    // -ln2/128, high part
+    static constexpr double NegLn2loN = -1.2864023111638346e-14;  // and the rest
+    static constexpr double C2 = 0.49999999999996786, C3 = 0.16666666666665886;
+    static constexpr double C4 = 0.0416666808410674, C5 = 0.008333335853059549;
+    // a function's static (a static array member would need a definition outside the class
+    // before C++17)
+    static const unsigned long long *table() {
+        static constexpr unsigned long long entries[256] = {
         0x0000000000000000, 0x3ff0000000000000, 0x3c9b3b4f1a88bf6e, 0x3feff63da9fb3335,
         0xbc7160139cd8dc5d, 0x3fefec9a3e778061, 0xbc905e7a108766d1, 0x3fefe315e86e7f85,
         0x3c8cd2523567f613, 0x3fefd9b0d3158574, 0xbc8bce8023f98efa, 0x3fefd06b29ddf6de,
@@ -96,7 +100,9 @@ struct LibmExp {
         0x3c8ec3bc41aa2008, 0x3fefba1bee615a27, 0x3c842b94c3a9eb32, 0x3fefc52b376bba97,
         0x3c8a64a931d185ee, 0x3fefd0765b6e4540, 0xbc8e37bae43be3ed, 0x3fefdbfdad9cbe14,
         0x3c77893b4d91cd9d, 0x3fefe7c1819e90d8, 0x3c5305c14160cc89, 0x3feff3c22b8f71f1,
-    };
+        };
+        return entries;
+    }
     static inline unsigned long long bits(double x) { unsigned long long b; __builtin_memcpy(&b, &x, 8); return b; }
     static inline double from_bits(unsigned long long b) { double x; __builtin_memcpy(&x, &b, 8); return x; }
     // true for an argument off glibc's main path
@@ -111,8 +117,8 @@ struct LibmExp {
         double r = std::fma(kd, NegLn2hiN, x);
         r = std::fma(kd, NegLn2loN, r);
         const unsigned long long idx = 2 * (ki % 128);
-        const double tail = from_bits(table[idx]);
-        const double scale = from_bits(table[idx + 1] + (ki << 45));
+        const double tail = from_bits(table()[idx]);
+        const double scale = from_bits(table()[idx + 1] + (ki << 45));
         const double r2 = r * r;
         double tmp = std::fma(std::fma(r, C3, C2), r2, r + tail);
         tmp = std::fma(r2 * r2, std::fma(r, C5, C4), tmp);
