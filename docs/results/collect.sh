@@ -93,6 +93,9 @@ for s in 2 3 4; do cp "$RUNS/eval_fm2000/L4_seed$s/fashion-mnist/metrics.json" "
 cp "$RUNS/eval_fm2000/L4_seed1/fashion-mnist/metrics.json" "$D/L4_seed1_FAILED_metrics.json"
 for f in accuracy.png confusion.png rdm.png tsne.png; do cp "$RUNS/eval_fm2000/L4_seed2/fashion-mnist/$f" "$D/L4_seed2_$f"; done
 mkdir -p "$D/L2_3"
+"$PY" -m evaluation.compare "$RUNS"/eval_fm2000/L23_seed{2,3,4}/fashion-mnist --label L23_seed{2,3,4} \
+  --out "$D/L2_3" > /dev/null
+for s in 3 4; do cp "$RUNS/eval_fm2000/L23_seed$s/fashion-mnist/metrics.json" "$D/L2_3/L23_seed${s}_metrics.json"; done
 for f in metrics.json accuracy.png confusion.png rdm.png tsne.png report.md; do
   cp "$RUNS/eval_fm2000/L23_seed2/fashion-mnist/$f" "$D/L2_3/L23_seed2_$f"
 done
