@@ -80,10 +80,10 @@ SHARED_ABS=$(cd "$REPO/../shared" 2>/dev/null && pwd || echo "/nonexistent")
 find "$HERE" -name '*.json' -print0 | xargs -0 sed -i -e "s#$RUNS_ABS#RUNS#g" -e "s#$SHARED_ABS#../shared#g"
 echo "docs/results rebuilt from $RUNS"
 
-# object recognition (Fashion-MNIST): layer 4 in full (60,000 / 10,000; seeds 3 and 4 without the
+# object recognition (Fashion-MNIST): layer 4 in full (60,000 / 10,000; seed 4 without the
 # untrained baseline), layer 4 and layers 4 + 2/3 on the 2,000 / 2,000 subset
 D=$HERE/evaluation_fashion_mnist; mkdir -p "$D"
-"$PY" -m evaluation.compare "$RUNS"/eval_fm/L4_seed{2,3,4}/fashion-mnist --out "$D" > /dev/null
+"$PY" -m evaluation.compare "$RUNS"/eval_fm/L4_seed{2,3,4}/fashion-mnist --label L4_seed{2,3,4} --out "$D" > /dev/null
 for s in 2 3 4; do cp "$RUNS/eval_fm/L4_seed$s/fashion-mnist/metrics.json" "$D/L4_seed${s}_metrics.json"; done
 for f in accuracy.png confusion.png rdm.png tsne.png; do cp "$RUNS/eval_fm/L4_seed2/fashion-mnist/$f" "$D/L4_seed2_$f"; done
 D=$HERE/evaluation_fashion_mnist_2000; mkdir -p "$D"
