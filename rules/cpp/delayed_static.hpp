@@ -19,7 +19,6 @@ inline auto& POST() { return *pop${post}; }
 inline double* column(const int j) { return w.data() + (size_t)j * N_POST; }
 
 struct RowBook {
-    std::vector<std::vector<int>> rows[D];    // [lag][j]: this thread's rows i with that lag
     int r0 = 0, r1 = 0;                       // this thread's rows [r0, r1)
     std::vector<int> ring[D];                 // spiked(t - m) at [(t - m) % D]: spikes in flight
 };
@@ -31,7 +30,7 @@ void static_init(const int tid, const int nt) {
     if (tid == 0) {
         books.assign(nt, RowBook());
         for (int th = 0; th < nt; th++) {
-            index_rows(books[th], th, nt);                  // ring_transmission.hpp
+            own_rows(books[th], th, nt);                    // ring_transmission.hpp
             if (!restored_ring.empty()) {                   // continue from a checkpoint
                 std::vector<double>::const_iterator it = restored_ring.begin();
                 unpack_ring(books[th], it);

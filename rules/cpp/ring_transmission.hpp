@@ -2,7 +2,7 @@
 // delayed_static.hpp; rules/fast.py appends this file to them. Each synapse has a lag
 // L = delay - 1 (steps); a spike of cell j emitted at step e reaches the rows of lag L at
 // step e + L + 1. A thread's book holds ring[e % D], the spikes emitted at step e, its rows
-// [r0, r1) and rows[L][j], those of its rows i with lag L from presynaptic cell j.
+// [r0, r1) and (clopath.hpp) rows[L][j], those of its rows i with lag L from presynaptic cell j.
 
 std::vector<int> lags;                       // [j*N_POST + i] = delay - 1 (steps), from set_lags
 bool lags_fit(const std::vector<int> &v) const {
@@ -13,11 +13,16 @@ bool lags_fit(const std::vector<int> &v) const {
 
 // Thread th of nt owns the contiguous rows [th*N_POST/nt, (th+1)*N_POST/nt).
 template <class Book>
+void own_rows(Book &b, const int th, const int nt) {
+    b.r0 = th * N_POST / nt;
+    b.r1 = (th + 1) * N_POST / nt;
+}
+// ... and, for a learning rule, the lists of its rows with each lag from each cell.
+template <class Book>
 void index_rows(Book &b, const int th, const int nt) {
-    const int r0 = th * N_POST / nt, r1 = (th + 1) * N_POST / nt;
-    b.r0 = r0; b.r1 = r1;
+    own_rows(b, th, nt);
     for (int L = 0; L < D; L++) b.rows[L].assign(N_PRE, std::vector<int>());
-    for (int i = r0; i < r1; i++)
+    for (int i = b.r0; i < b.r1; i++)
         for (int j = 0; j < N_PRE; j++) b.rows[lags[(size_t)j * N_POST + i]][j].push_back(i);
 }
 
