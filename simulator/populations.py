@@ -17,8 +17,9 @@ only costs time: its argument stays far from overflow in this model (vm - VT < 6
 DeltaT = 2 mV).
 
 Measured on the E population (324 cells): 3.6 µs per step before, 1.5 µs after with the
-library's exp() in a loop of its own; that exp() alone then cost 5.6 ns per neuron, the
-vectorised one 1.6 ns (``tests/test_libm_exp.py``'s program, one core).
+library's exp() in a loop of its own; that exp() alone then cost 5.6–6.2 ns per neuron, the
+vectorised one 1.5–1.7 ns (a microbenchmark of 405 cells, one core of the project's shared
+machine).
 
 The spike gathering (``hoist_spike_condition``, one thread) is rewritten the same way:
 ANNarchy's loop tests every neuron's spike condition, one neuron at a time, and resets and
